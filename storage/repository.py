@@ -1,0 +1,278 @@
+"""Writes: leads, owners and actions, in batches, idempotent on their natural keys.
+
+Every write path (CSV import, webhook, Slack click) goes through `add_leads` and
+`add_actions`, so the per-lead summary columns (first action, exclusion, first
+reassignment, current owner) are kept in step in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+from metrics.model import ActionKind
+from storage.tables import Action, Lead, LeadOwner, Rep, Team
+
+LEADS = Lead.__table__
+ACTIONS = Action.__table__
+OWNERS = LeadOwner.__table__
+REPS = Rep.__table__
+TEAMS = Team.__table__
+
+
+@dataclass(frozen=True)
+class NewLead:
+    source: str
+    external_id: str
+    team_id: int
+    handed_off_at: datetime
+    due_at: datetime
+    owner_email: str | None = None
+    name: str | None = None
+    company: str | None = None
+    email: str | None = None
+    campaign: str | None = None
+
+
+@dataclass(frozen=True)
+class NewAction:
+    lead_id: int
+    at: datetime
+    kind: ActionKind
+    idempotency_key: str
+    via: str
+    channel: str | None = None
+    reason: str | None = None
+    excludes: bool = False
+    actor_email: str | None = None
+    new_owner_email: str | None = None
+
+    @property
+    def is_exclusion(self) -> bool:
+        return self.kind is ActionKind.EXCLUDED or (
+            self.kind is ActionKind.REJECTED and self.excludes
+        )
+
+    @property
+    def is_qualifying(self) -> bool:
+        return self.kind is ActionKind.CONTACTED or (
+            self.kind is ActionKind.REJECTED and not self.excludes
+        )
+
+
+@dataclass(frozen=True)
+class LeadRef:
+    id: int
+    handed_off_at: datetime
+    team_id: int
+
+
+def _insert(conn: Connection, table: object) -> Insert:
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table)  # type: ignore[no-any-return, arg-type]
+
+
+def sync_teams(conn: Connection, teams: Mapping[str, str], now: datetime) -> dict[str, int]:
+    """Makes a row for every configured team (name -> time zone); returns name -> id."""
+    if teams:
+        stmt = _insert(conn, TEAMS).on_conflict_do_nothing(index_elements=["name"])
+        conn.execute(
+            stmt, [{"name": n, "timezone": tz, "created_at": now} for n, tz in teams.items()]
+        )
+        for name, tz in teams.items():
+            conn.execute(
+                update(TEAMS).where(TEAMS.c.name == name, TEAMS.c.timezone != tz),
+                {"timezone": tz},
+            )
+    return {name: id_ for id_, name in conn.execute(select(TEAMS.c.id, TEAMS.c.name))}
+
+
+def ensure_reps(conn: Connection, emails: Iterable[str | None], now: datetime) -> dict[str, int]:
+    """Rep ids for these emails (lower-cased), creating the missing ones."""
+    wanted = sorted({e for e in emails if e})
+    if not wanted:
+        return {}
+    stmt = _insert(conn, REPS).on_conflict_do_nothing(index_elements=["email"])
+    conn.execute(stmt, [{"email": e, "created_at": now, "away": False} for e in wanted])
+    rows = conn.execute(select(REPS.c.email, REPS.c.id).where(REPS.c.email.in_(wanted)))
+    return {email: id_ for email, id_ in rows}
+
+
+def find_leads(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LeadRef]:
+    """(source, external_id) -> lead, for the keys that exist."""
+    found: dict[tuple[str, str], LeadRef] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        rows = conn.execute(
+            select(
+                LEADS.c.source,
+                LEADS.c.external_id,
+                LEADS.c.id,
+                LEADS.c.handed_off_at,
+                LEADS.c.team_id,
+            ).where(tuple_(LEADS.c.source, LEADS.c.external_id).in_(chunk))
+        )
+        for source, external_id, id_, handed, team_id in rows:
+            found[(source, external_id)] = LeadRef(id_, handed, team_id)
+    return found
+
+
+def add_leads(conn: Connection, leads: Sequence[NewLead], now: datetime) -> dict[tuple[str, str], int]:
+    """Inserts the leads not yet known; returns (source, external_id) -> id of the new ones.
+
+    A key already present (in the database, or earlier in the batch) is the same lead:
+    it is left as it was.
+    """
+    batch: dict[tuple[str, str], NewLead] = {}
+    for lead in leads:
+        batch.setdefault((lead.source, lead.external_id), lead)
+    if not batch:
+        return {}
+    reps = ensure_reps(conn, (lead.owner_email for lead in batch.values()), now)
+    rows = [
+        {
+            "source": lead.source,
+            "external_id": lead.external_id,
+            "team_id": lead.team_id,
+            "handed_off_at": lead.handed_off_at,
+            "due_at": lead.due_at,
+            "name": lead.name,
+            "company": lead.company,
+            "email": lead.email,
+            "campaign": lead.campaign,
+            "initial_owner_id": reps.get(lead.owner_email or ""),
+            "owner_id": reps.get(lead.owner_email or ""),
+            "created_at": now,
+        }
+        for lead in batch.values()
+    ]
+    stmt = (
+        _insert(conn, LEADS)
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(LEADS.c.id, LEADS.c.source, LEADS.c.external_id, LEADS.c.owner_id)
+    )
+    created: dict[tuple[str, str], int] = {}
+    owner_rows = []
+    for id_, source, external_id, owner_id in conn.execute(stmt, rows):
+        created[(source, external_id)] = id_
+        owner_rows.append(
+            {"lead_id": id_, "rep_id": owner_id, "since": batch[(source, external_id)].handed_off_at}
+        )
+    if owner_rows:
+        conn.execute(OWNERS.insert(), owner_rows)
+    return created
+
+
+def add_actions(conn: Connection, actions: Sequence[NewAction], now: datetime) -> list[int]:
+    """Appends the actions whose idempotency key is new; returns their ids in input order.
+
+    Then moves each touched lead's summary columns to the earliest qualifying action,
+    exclusion and reassignment. The conditional UPDATEs compare with what is stored, so
+    actions may arrive in any order and from concurrent writers.
+    """
+    if not actions:
+        return []
+    reps = ensure_reps(
+        conn, [e for a in actions for e in (a.actor_email, a.new_owner_email)], now
+    )
+    unique: dict[str, NewAction] = {}
+    for action in actions:
+        unique.setdefault(action.idempotency_key, action)
+    rows = [
+        {
+            "lead_id": a.lead_id,
+            "at": a.at,
+            "kind": a.kind.value,
+            "channel": a.channel,
+            "reason": a.reason,
+            "excludes": a.excludes,
+            "actor_id": reps.get(a.actor_email or ""),
+            "new_owner_id": reps.get(a.new_owner_email or ""),
+            "via": a.via,
+            "idempotency_key": a.idempotency_key,
+            "recorded_at": now,
+        }
+        for a in unique.values()
+    ]
+    stmt = (
+        _insert(conn, ACTIONS)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(ACTIONS.c.id, ACTIONS.c.idempotency_key)
+    )
+    ids = dict((key, id_) for id_, key in conn.execute(stmt, rows))
+    inserted = [(ids[k], a) for k, a in unique.items() if k in ids]
+    inserted.sort(key=lambda pair: pair[0])
+    _apply_summaries(conn, inserted, reps)
+    return [id_ for id_, _ in inserted]
+
+
+def _apply_summaries(
+    conn: Connection, inserted: list[tuple[int, NewAction]], reps: Mapping[str, int]
+) -> None:
+    first: dict[int, NewAction] = {}
+    excluded: dict[int, datetime] = {}
+    reassigned: dict[int, datetime] = {}
+    owner_rows = []
+    for action_id, a in inserted:  # ascending id: on equal times the earlier-recorded wins
+        if a.is_qualifying and (a.lead_id not in first or a.at < first[a.lead_id].at):
+            first[a.lead_id] = a
+        if a.is_exclusion and (a.lead_id not in excluded or a.at < excluded[a.lead_id]):
+            excluded[a.lead_id] = a.at
+        if a.kind is ActionKind.REASSIGNED:
+            if a.lead_id not in reassigned or a.at < reassigned[a.lead_id]:
+                reassigned[a.lead_id] = a.at
+            owner_rows.append(
+                {
+                    "lead_id": a.lead_id,
+                    "rep_id": reps.get(a.new_owner_email or ""),
+                    "since": a.at,
+                    "action_id": action_id,
+                }
+            )
+
+    def earlier(column: str) -> object:
+        col = LEADS.c[column]
+        return and_(
+            LEADS.c.id == bindparam("b_id"), or_(col.is_(None), col > bindparam("b_at"))
+        )
+
+    if first:
+        conn.execute(
+            update(LEADS)
+            .where(earlier("first_action_at"))  # type: ignore[arg-type]
+            .values(
+                first_action_at=bindparam("b_at"),
+                first_action_kind=bindparam("b_kind"),
+                first_action_channel=bindparam("b_channel"),
+            ),
+            [
+                {"b_id": lid, "b_at": a.at, "b_kind": a.kind.value, "b_channel": a.channel}
+                for lid, a in first.items()
+            ],
+        )
+    for column, found in (("excluded_at", excluded), ("reassigned_at", reassigned)):
+        if found:
+            conn.execute(
+                update(LEADS).where(earlier(column)).values({column: bindparam("b_at")}),  # type: ignore[arg-type]
+                [{"b_id": lid, "b_at": at} for lid, at in found.items()],
+            )
+    if owner_rows:
+        conn.execute(OWNERS.insert(), owner_rows)
+        latest = (
+            select(OWNERS.c.rep_id)
+            .where(OWNERS.c.lead_id == LEADS.c.id)
+            .order_by(OWNERS.c.since.desc(), OWNERS.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        conn.execute(
+            update(LEADS)
+            .where(LEADS.c.id.in_(sorted({r["lead_id"] for r in owner_rows})))
+            .values(owner_id=latest)
+        )

@@ -1,0 +1,183 @@
+"""The schema. Times are `UtcTimestamp` (UTC, whole seconds).
+
+Idempotency lives here: unique keys on (source, external_id), action idempotency keys,
+Slack event ids, (lead, nudge kind, cycle), (team, ISO week) and outbox keys. An insert
+that meets an existing key is the duplicate, whichever process made it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UtcTimestamp
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY, so ids are BIGINT on PostgreSQL
+# (a million leads a year for decades) and INTEGER on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcTimestamp()}  # noqa: RUF012 (SQLAlchemy's declared hook)
+
+
+class Team(Base):
+    """A sales team. Its policy lives in the config file; the row gives it an id."""
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Rep(Base):
+    """A person who can own or act on leads, known by email (lower-cased)."""
+
+    __tablename__ = "reps"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    slack_dm_channel: Mapped[str | None] = mapped_column(String(32))
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class Lead(Base):
+    """One lead. The columns after `owner_id` summarise the actions table so that reports
+    aggregate one row per lead; `storage.repository` keeps them in step, and a property
+    test holds the SQL answers equal to the pure ones computed from the actions."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        Index(None, "handed_off_at"),
+        Index(None, "team_id", "handed_off_at"),
+        Index(None, "due_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(200))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    handed_off_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    name: Mapped[str | None] = mapped_column(String(300))
+    company: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(320))
+    campaign: Mapped[str | None] = mapped_column(String(300))
+    initial_owner_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"))
+    # earliest qualifying action (contacted, or rejected for a reason that does not exclude)
+    first_action_at: Mapped[datetime | None]
+    first_action_kind: Mapped[str | None] = mapped_column(String(20))
+    first_action_channel: Mapped[str | None] = mapped_column(String(20))
+    excluded_at: Mapped[datetime | None]  # earliest exclusion
+    reassigned_at: Mapped[datetime | None]  # earliest reassignment: before it, owner = initial
+    snoozed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class LeadOwner(Base):
+    """Owner history: `rep_id` holds the lead from `since` (None: unassigned)."""
+
+    __tablename__ = "lead_owners"
+    __table_args__ = (Index(None, "lead_id", "since"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"))
+    since: Mapped[datetime]
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))
+
+
+class Action(Base):
+    """Append-only log of everything done to a lead: who, when, how, and from where."""
+
+    __tablename__ = "actions"
+    __table_args__ = (Index(None, "lead_id", "at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    excludes: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"))
+    new_owner_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"))
+    via: Mapped[str] = mapped_column(String(20))  # csv, slack, teams, webhook, cli
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    recorded_at: Mapped[datetime]
+
+
+class Nudge(Base):
+    """A reminder or escalation decided for a lead; the key makes a second one impossible."""
+
+    __tablename__ = "nudges"
+    __table_args__ = (UniqueConstraint("lead_id", "kind", "cycle"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # heads_up, reminder, escalation, reassign
+    cycle: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A message to deliver, written in the same transaction as the change that causes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    platform: Mapped[str] = mapped_column(String(10))  # slack, teams
+    target: Mapped[str] = mapped_column(String(200))  # channel or user id, or webhook name
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sent, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_ref: Mapped[str | None] = mapped_column(String(100))  # Slack message ts
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class WeeklySummary(Base):
+    """One row per team per ISO week: the summary exists at most once."""
+
+    __tablename__ = "weekly_summaries"
+    __table_args__ = (UniqueConstraint("team_id", "iso_week"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    iso_week: Mapped[str] = mapped_column(String(10))  # 2026-W47
+    outbox_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class SlackEvent(Base):
+    """Slack event ids already handled: retries and repeated deliveries stop here."""
+
+    __tablename__ = "slack_events"
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received_at: Mapped[datetime]
