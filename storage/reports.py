@@ -50,14 +50,9 @@ def _outcome(as_of: ColumnElement[Any]) -> ColumnElement[str]:
     )
 
 
-def _attributed_rep(as_of: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The owner at min(first, due_at, T). Most leads are never reassigned; for them the
-    owner is the initial one and the history table is not read."""
-    due_or_now = least(L.due_at, as_of)
-    moment = case(
-        (and_(L.first_action_at <= as_of, L.first_action_at < due_or_now), L.first_action_at),
-        else_=due_or_now,
-    )
+def _owner_at(moment: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The owner at `moment`. Most leads are never reassigned; for them the owner is the
+    initial one and the history table is not read."""
     owner_then = (
         select(O.rep_id)
         .where(O.lead_id == L.id, O.since <= moment)
@@ -69,6 +64,38 @@ def _attributed_rep(as_of: ColumnElement[Any]) -> ColumnElement[Any]:
         (or_(L.reassigned_at.is_(None), L.reassigned_at > moment), L.initial_owner_id),
         else_=owner_then,
     )
+
+
+def _attributed_rep(as_of: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The owner at min(first, due_at, T)."""
+    due_or_now = least(L.due_at, as_of)
+    moment = case(
+        (and_(L.first_action_at <= as_of, L.first_action_at < due_or_now), L.first_action_at),
+        else_=due_or_now,
+    )
+    return _owner_at(moment)
+
+
+def outcome_expression(as_of: datetime) -> ColumnElement[str]:
+    return _outcome(literal(as_of, UtcTimestamp()))
+
+
+def first_action_expression(as_of: datetime) -> ColumnElement[Any]:
+    """`contacted:call`, `rejected`... for the first qualifying action at or before T."""
+    as_of_ = literal(as_of, UtcTimestamp())
+    kind = case(
+        (L.first_action_channel.is_not(None), L.first_action_kind + ":" + L.first_action_channel),
+        else_=L.first_action_kind,
+    )
+    return case((L.first_action_at <= as_of_, kind))
+
+
+def owner_expression(as_of: datetime) -> ColumnElement[Any]:
+    return _owner_at(literal(as_of, UtcTimestamp()))
+
+
+def attributed_rep_expression(as_of: datetime) -> ColumnElement[Any]:
+    return _attributed_rep(literal(as_of, UtcTimestamp()))
 
 
 def _per_lead(cohort: Cohort, grouping: Grouping) -> Select[Any]:

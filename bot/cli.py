@@ -1,0 +1,248 @@
+"""The `ignorerate` command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from bot.bootstrap import DatabaseNotReadyError, engine_for
+from bot.clock import Clock, SystemClock
+from bot.config import ConfigError, Settings, config_path, load_settings
+from bot.csv_import import ActionImporter, ImportResult, LeadImporter, RowError
+from bot.fields import parse_instant
+from bot.render import as_csv, as_text
+from bot.services import EXPORT_COLUMNS, UnknownTeamError, export_leads, report
+from metrics.errors import PeriodError
+from storage.engine import make_engine
+from storage.migrate import upgrade
+
+
+@dataclass
+class Context:
+    config: Path
+    clock: Clock
+
+    def settings(self) -> Settings:
+        try:
+            return load_settings(self.config)
+        except ConfigError as err:
+            fail(str(err))
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _engine(settings: Settings) -> Any:
+    try:
+        return engine_for(settings)
+    except DatabaseNotReadyError as err:
+        fail(str(err))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Config file (default: $IGNORERATE_CONFIG or ./ignorerate.yml).",
+)
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """ignorerate: how many of the leads marketing passes does sales leave untouched?
+
+    Reads the config file, keeps its data in DATABASE_URL (default: the SQLite file
+    ./ignorerate.db), and reports the ignore rate exactly as the counting rules define it.
+    """
+    ctx.obj = Context(config=config_path(str(config) if config else None), clock=SystemClock())
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@click.pass_obj
+def init(obj: Context, force: bool) -> None:
+    """Write a commented example config (if none) and create the database."""
+    if obj.config.exists() and not force:
+        click.echo(f"{obj.config} exists; keeping it (use --force to overwrite)")
+    else:
+        example = resources.files("bot").joinpath("example-config.yml").read_text(encoding="utf-8")
+        obj.config.write_text(example, encoding="utf-8")
+        click.echo(f"wrote {obj.config}: edit the teams, then import or connect your CRM")
+    settings = obj.settings()
+    upgrade(make_engine(settings.database_url))
+    click.echo(f"database ready: {_safe_url(settings.database_url)}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj: Context) -> None:
+    """Create the schema or bring it to the newest revision."""
+    settings = obj.settings()
+    upgrade(make_engine(settings.database_url))
+    click.echo(f"database at the newest revision: {_safe_url(settings.database_url)}")
+
+
+@main.group("import")
+def import_() -> None:
+    """Import CSV exports of handoffs and sales actions."""
+
+
+def _run_import(obj: Context, file: Path, skip_invalid: bool, kind: type[LeadImporter] | type[ActionImporter]) -> None:
+    settings = obj.settings()
+    engine = _engine(settings)
+    size = file.stat().st_size
+    shown = 0
+
+    def on_error(err: RowError) -> None:
+        nonlocal shown
+        shown += 1
+        click.echo(f"{file}: {err}", err=True)
+
+    with click.progressbar(length=size * 2, label="checking and importing", file=sys.stderr) as bar:
+        importer = kind(
+            engine, settings, obj.clock, file,
+            skip_invalid=skip_invalid, on_error=on_error, on_progress=bar.update,
+        )
+        result = importer.run()
+    _summarise(file, result, skip_invalid)
+
+
+def _summarise(file: Path, result: ImportResult, skip_invalid: bool) -> None:
+    if result.header_error:
+        fail(result.header_error)
+    if not result.imported:
+        fail(
+            f"{result.bad_rows} of {result.rows} rows are bad (listed above); nothing was imported. "
+            "Fix them, or pass --skip-invalid to import the good rows and set the bad ones aside."
+        )
+    click.echo(
+        f"{file}: {result.rows} rows, {result.added} added, "
+        f"{result.already_present} already present, {result.bad_rows} bad"
+    )
+    if result.rejects_file:
+        click.echo(f"bad rows, with the reason, written to {result.rejects_file}")
+
+
+@import_.command("leads")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows; write the bad ones to FILE.rejected.csv.")
+@click.pass_obj
+def import_leads(obj: Context, file: Path, skip_invalid: bool) -> None:
+    """Import handoffs: source, external_id, handed_off_at, team, owner_email, name, company,
+    email, campaign. handed_off_at is ISO 8601 with an offset. A (source, external_id)
+    already known is the same lead: re-importing a file adds nothing."""
+    _run_import(obj, file, skip_invalid, LeadImporter)
+
+
+@import_.command("actions")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows; write the bad ones to FILE.rejected.csv.")
+@click.pass_obj
+def import_actions(obj: Context, file: Path, skip_invalid: bool) -> None:
+    """Import sales actions: source, external_id, at, kind, actor_email, reason,
+    new_owner_email. kind is contacted:call|email|meeting|message|other, rejected,
+    excluded, reassigned, snoozed or comment."""
+    _run_import(obj, file, skip_invalid, ActionImporter)
+
+
+def _as_of(obj: Context, text: str | None) -> datetime:
+    if text is None:
+        return obj.clock.now()
+    try:
+        return parse_instant(text)
+    except ValueError as err:
+        fail(f"--as-of: {err}")
+
+
+@main.command("report")
+@click.argument("period", default="last-7-days")
+@click.option("--team", help="One team (default: every team, in the organisation's time zone).")
+@click.option("--as-of", "as_of", help="Count as of this moment (ISO 8601 with offset; default now).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.pass_obj
+def report_cmd(obj: Context, period: str, team: str | None, as_of: str | None, fmt: str) -> None:
+    """Ignore, SAL and SLA-breach rates of the leads handed off in PERIOD.
+
+    PERIOD: today, yesterday, this-week, last-week, this-month, last-month, this-quarter,
+    last-quarter, this-year, last-year, last-N-days, last-N-weeks, YYYY-MM-DD, YYYY-MM,
+    YYYY-Qn, YYYY-Www, YYYY, START..END, 今日, 昨日, 今週, 先週, 今月, 先月, 今四半期,
+    前四半期, 今年, 昨年, 過去N日.
+    """
+    settings = obj.settings()
+    moment = _as_of(obj, as_of)
+    engine = _engine(settings)
+    try:
+        result = report(engine, settings, period, moment, team)
+    except (PeriodError, UnknownTeamError) as err:
+        fail(str(err))
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        click.echo(as_csv(result), nl=False)
+    else:
+        click.echo(as_text(result, settings.locale), nl=False)
+
+
+@main.group("export")
+def export() -> None:
+    """Export data as CSV."""
+
+
+@export.command("leads")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as-of", "as_of", help="Outcomes as of this moment (ISO 8601 with offset; default now).")
+@click.pass_obj
+def export_leads_cmd(obj: Context, file: Path, as_of: str | None) -> None:
+    """One row per lead: team, owner, due_at (UTC), first action, outcome as of a moment."""
+    settings = obj.settings()
+    moment = _as_of(obj, as_of)
+    engine = _engine(settings)
+    count = 0
+    with _open_out(file) as out:
+        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in export_leads(engine, moment):
+            writer.writerow(row)
+            count += 1
+    if str(file) != "-":
+        click.echo(f"{count} leads written to {file}")
+
+
+class _open_out:  # noqa: N801 (used as a context manager, like open())
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.handle: Any = None
+
+    def __enter__(self) -> Any:
+        if str(self.file) == "-":
+            return sys.stdout
+        self.handle = self.file.open("w", encoding="utf-8", newline="")
+        return self.handle
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+

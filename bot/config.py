@@ -1,0 +1,318 @@
+"""Settings: the one YAML file plus the environment, read once at start into frozen data.
+
+A bad file fails at start with the file, the key path and what was expected:
+`ignorerate.yml: teams[1].sla.minutes: expected a positive integer, got "abc"`.
+Secrets never live in the file; they are read from the environment where used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Container, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holiday_data
+import yaml
+
+from metrics.calendar import BusinessCalendar, Window, parse_weekly_hours
+from metrics.errors import CalendarError
+from metrics.model import RejectReason
+from metrics.sla import SlaPolicy
+from storage.engine import DEFAULT_URL
+
+DEFAULT_CONFIG = "ignorerate.yml"
+DEFAULT_HOURS = {"mon-fri": "09:00-18:00"}
+LOCALES = ("en", "ja")
+Locale = Literal["en", "ja"]
+
+DEFAULT_REJECT_REASONS = (
+    RejectReason("not_a_fit", excludes=False),
+    RejectReason("no_budget", excludes=False),
+    RejectReason("bad_timing", excludes=False),
+    RejectReason("competitor", excludes=False),
+    RejectReason("other", excludes=False),
+    RejectReason("duplicate", excludes=True),
+    RejectReason("test_or_spam", excludes=True),
+    RejectReason("invalid_contact", excludes=True),
+    RejectReason("existing_customer", excludes=True),
+)
+
+SECRET_HINTS = ("token", "secret", "password", "signing")
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message names the file and the key path."""
+
+    def __init__(self, source: str, key: str, message: str) -> None:
+        self.source = source
+        self.key = key
+        super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+
+
+class TeamHolidays:
+    """Listed dates plus a country's public holidays (from the `holidays` package)."""
+
+    def __init__(self, listed: frozenset[date], country: str | None) -> None:
+        self.listed = listed
+        self.country = country
+        self._public: Container[date] = (
+            holiday_data.country_holidays(country) if country else frozenset()
+        )
+
+    def __contains__(self, day: object) -> bool:
+        return day in self.listed or day in self._public
+
+
+@dataclass(frozen=True)
+class TeamConfig:
+    name: str
+    timezone: ZoneInfo
+    sla: SlaPolicy
+    hours: Mapping[int, tuple[Window, ...]]
+    holidays: TeamHolidays
+    slack_channel: str | None = None
+    managers: tuple[str, ...] = ()
+    reps: tuple[str, ...] = ()
+
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(self.timezone, self.hours, self.holidays)
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str
+    timezone: ZoneInfo
+    locale: Locale
+    teams: tuple[TeamConfig, ...]
+    admins: tuple[str, ...] = ()
+    reject_reasons: tuple[RejectReason, ...] = DEFAULT_REJECT_REASONS
+    database_url: str = DEFAULT_URL
+    _by_name: dict[str, TeamConfig] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_name.update({t.name: t for t in self.teams})
+
+    @property
+    def team_names(self) -> Mapping[str, TeamConfig]:
+        return self._by_name
+
+    def team(self, name: str) -> TeamConfig | None:
+        return self._by_name.get(name)
+
+    def reason(self, code: str) -> RejectReason | None:
+        wanted = normalise_code(code)
+        return next((r for r in self.reject_reasons if r.code == wanted), None)
+
+
+def normalise_code(text: str) -> str:
+    return "_".join(text.strip().lower().replace("-", " ").replace("/", " ").split())
+
+
+class _Reader:
+    """Walks the parsed YAML, keeping the key path for messages."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, message: str) -> NoReturn:
+        raise ConfigError(self.source, key, message)
+
+    def mapping(self, value: Any, key: str, known: tuple[str, ...]) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            self.fail(key, f"expected a mapping, got {_show(value)}")
+        for name in value:
+            where = f"{key}.{name}" if key else str(name)
+            if name in known:
+                continue
+            if any(h in str(name).lower() for h in SECRET_HINTS):
+                self.fail(where, "secrets are read from the environment, never from this file")
+            self.fail(where, "unknown key; known keys here: " + ", ".join(known))
+        return value
+
+    def text(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(key, f"expected a non-empty string, got {_show(value)}")
+        return value.strip()
+
+    def positive_int(self, value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            self.fail(key, f"expected a positive integer, got {_show(value)}")
+        return value
+
+    def boolean(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            self.fail(key, f"expected true or false, got {_show(value)}")
+        return value
+
+    def zone(self, value: Any, key: str) -> ZoneInfo:
+        name = self.text(value, key)
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.fail(key, f'expected an IANA time zone such as "Asia/Tokyo", got {_show(value)}')
+
+    def emails(self, value: Any, key: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(key, f"expected a list of email addresses, got {_show(value)}")
+        out = []
+        for i, item in enumerate(value):
+            email = self.text(item, f"{key}[{i}]").lower()
+            if "@" not in email:
+                self.fail(f"{key}[{i}]", f"expected an email address, got {_show(item)}")
+            out.append(email)
+        return tuple(out)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None:
+        return "nothing"
+    return repr(value)
+
+
+TOP_KEYS = ("timezone", "locale", "teams", "admins", "reject_reasons", "database_url")
+TEAM_KEYS = (
+    "name",
+    "timezone",
+    "sla",
+    "business_hours",
+    "holidays",
+    "holiday_country",
+    "slack_channel",
+    "managers",
+    "reps",
+)
+
+
+def parse_settings(raw: Any, source: str, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    r = _Reader(source)
+    top = r.mapping(raw if raw is not None else {}, "", TOP_KEYS)
+    org_tz = r.zone(top.get("timezone", "UTC"), "timezone")
+    locale = top.get("locale", "en")
+    if locale not in LOCALES:
+        r.fail("locale", f"expected one of {', '.join(LOCALES)}, got {_show(locale)}")
+    teams_raw = top.get("teams") or []
+    if not isinstance(teams_raw, list):
+        r.fail("teams", f"expected a list of teams, got {_show(teams_raw)}")
+    teams = tuple(_team(r, t, f"teams[{i}]", org_tz) for i, t in enumerate(teams_raw))
+    seen: set[str] = set()
+    for i, team in enumerate(teams):
+        if team.name in seen:
+            r.fail(f"teams[{i}].name", f'"{team.name}" names two teams')
+        seen.add(team.name)
+    reasons = _reasons(r, top.get("reject_reasons"))
+    url = env.get("DATABASE_URL") or top.get("database_url") or DEFAULT_URL
+    return Settings(
+        source=source,
+        timezone=org_tz,
+        locale=locale,
+        teams=teams,
+        admins=r.emails(top.get("admins"), "admins"),
+        reject_reasons=reasons,
+        database_url=r.text(url, "database_url"),
+    )
+
+
+def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo) -> TeamConfig:
+    t = r.mapping(raw, key, TEAM_KEYS)
+    name = r.text(t.get("name"), f"{key}.name")
+    if name.lower() == "all":
+        r.fail(f"{key}.name", '"all" is reserved for reports across every team')
+    tz = r.zone(t["timezone"], f"{key}.timezone") if "timezone" in t else org_tz
+    if "sla" not in t:
+        r.fail(f"{key}.sla", "missing; expected {minutes: N, business_hours: true|false}")
+    sla_raw = r.mapping(t["sla"], f"{key}.sla", ("minutes", "business_hours"))
+    sla = SlaPolicy(
+        minutes=r.positive_int(sla_raw.get("minutes"), f"{key}.sla.minutes"),
+        business_hours=r.boolean(sla_raw.get("business_hours", True), f"{key}.sla.business_hours"),
+    )
+    hours_raw = t.get("business_hours", DEFAULT_HOURS)
+    if not isinstance(hours_raw, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in hours_raw.items()
+    ):
+        r.fail(
+            f"{key}.business_hours",
+            f'expected a mapping like {{mon-fri: "09:00-18:00"}}, got {_show(hours_raw)}',
+        )
+    try:
+        hours = parse_weekly_hours(hours_raw)
+    except CalendarError as err:
+        r.fail(f"{key}.business_hours", str(err))
+    listed_raw = t.get("holidays") or []
+    if not isinstance(listed_raw, list):
+        r.fail(f"{key}.holidays", f"expected a list of dates, got {_show(listed_raw)}")
+    listed = set()
+    for i, item in enumerate(listed_raw):
+        if isinstance(item, date):  # YAML reads 2026-11-23 as a date already
+            listed.add(item)
+            continue
+        try:
+            listed.add(date.fromisoformat(str(item)))
+        except ValueError:
+            r.fail(f"{key}.holidays[{i}]", f"expected a date YYYY-MM-DD, got {_show(item)}")
+    country = t.get("holiday_country")
+    if country is not None:
+        country = r.text(country, f"{key}.holiday_country").upper()
+        if country not in holiday_data.list_supported_countries():
+            r.fail(
+                f"{key}.holiday_country",
+                f"expected an ISO 3166 country code the holidays package knows (JP, US, DE, ...), "
+                f"got {_show(t.get('holiday_country'))}",
+            )
+    channel = t.get("slack_channel")
+    return TeamConfig(
+        name=name,
+        timezone=tz,
+        sla=sla,
+        hours=hours,
+        holidays=TeamHolidays(frozenset(listed), country),
+        slack_channel=r.text(channel, f"{key}.slack_channel") if channel is not None else None,
+        managers=r.emails(t.get("managers"), f"{key}.managers"),
+        reps=r.emails(t.get("reps"), f"{key}.reps"),
+    )
+
+
+def _reasons(r: _Reader, raw: Any) -> tuple[RejectReason, ...]:
+    if raw is None:
+        return DEFAULT_REJECT_REASONS
+    if not isinstance(raw, list) or not raw:
+        r.fail("reject_reasons", f"expected a list of {{code, excludes}}, got {_show(raw)}")
+    out = []
+    for i, item in enumerate(raw):
+        entry = r.mapping(item, f"reject_reasons[{i}]", ("code", "excludes"))
+        code = normalise_code(r.text(entry.get("code"), f"reject_reasons[{i}].code"))
+        excludes = r.boolean(entry.get("excludes", False), f"reject_reasons[{i}].excludes")
+        out.append(RejectReason(code, excludes))
+    return tuple(out)
+
+
+def config_path(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(explicit or env.get("IGNORERATE_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            source, "", "no such file; `ignorerate init` writes a commented example"
+        ) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(source, "", f"not valid YAML: {where}{getattr(err, 'problem', err)}") from None
+    return parse_settings(raw, source, env)

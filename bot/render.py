@@ -1,0 +1,131 @@
+"""Reports as text (a table a person reads) and CSV. Numbers come from `metrics.Report`;
+only the words and layout are decided here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from datetime import timedelta
+from collections.abc import Sequence
+
+from bot.i18n import t
+from metrics.rates import Counts
+from metrics.report import Report
+
+COLUMNS = (
+    "handed_off",
+    "excluded",
+    "pending",
+    "counted",
+    "ignored",
+    "actioned",
+    "on_time",
+    "late",
+    "rejected",
+    "ignore_rate",
+    "sal_rate",
+    "sla_breach_rate",
+    "median_first_action_minutes",
+)
+
+
+def percent(value: float | None, locale: str) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def duration(minutes: float | None, locale: str) -> str:
+    if minutes is None:
+        return "—"
+    if minutes < 120:
+        return t(locale, "duration.minutes", n=f"{minutes:.0f}")
+    return t(locale, "duration.hours", n=f"{minutes / 60:.1f}")
+
+
+def _cells(c: Counts, locale: str) -> list[str]:
+    values = c.as_dict()
+    out = []
+    for col in COLUMNS:
+        v = values[col]
+        if col.endswith("_rate"):
+            out.append(percent(v, locale))
+        elif col == "median_first_action_minutes":
+            out.append(duration(v, locale))
+        else:
+            out.append(str(v))
+    return out
+
+
+def _width(text: str) -> int:
+    """Display width: East Asian wide characters take two columns in a terminal."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    gap = " " * max(0, width - _width(text))
+    return gap + text if right else text + gap
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines = []
+    for n, row in enumerate([head, *rows]):
+        lines.append(
+            "  ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)).rstrip()
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def as_text(report: Report, locale: str) -> str:
+    start, end = report.bounds
+    head_title = t(
+        locale,
+        "report.title",
+        period=report.period.name,
+        start=start.date().isoformat(),
+        end=(report.period.end_day - timedelta(days=1)).isoformat(),
+        tz=report.timezone.key,
+    )
+    team = t(locale, "report.team", team=report.team) if report.team else t(locale, "report.all_teams")
+    as_of = t(locale, "report.as_of", as_of=report.as_of.astimezone(report.timezone).strftime("%Y-%m-%d %H:%M %Z"))
+    totals = report.totals
+    if totals.counted:
+        headline = (
+            f"{t(locale, 'col.ignore_rate')} {percent(totals.ignore_rate, locale)} · "
+            f"{t(locale, 'col.sal_rate')} {percent(totals.sal_rate, locale)} · "
+            f"{t(locale, 'col.sla_breach_rate')} {percent(totals.sla_breach_rate, locale)}"
+        )
+    else:
+        headline = t(locale, "report.no_leads")
+    parts = [head_title, f"{team} · {as_of}", "", headline]
+    if totals.pending:
+        parts.append(t(locale, "report.pending_note", pending=totals.pending))
+    head = ["", *(t(locale, f"col.{c}") for c in COLUMNS)]
+    parts += ["", _table(head, [[t(locale, "report.totals"), *_cells(totals, locale)]])]
+    if report.by_rep:
+        rows = [[rep or t(locale, "report.unassigned"), *_cells(c, locale)] for rep, c in report.by_rep]
+        parts += ["", t(locale, "report.by_rep"), _table([t(locale, "col.rep"), *head[1:]], rows)]
+    if report.by_source:
+        rows = [[src, *_cells(c, locale)] for src, c in report.by_source]
+        parts += ["", t(locale, "report.by_source"), _table([t(locale, "col.source"), *head[1:]], rows)]
+    return "\n".join(parts) + "\n"
+
+
+def as_csv(report: Report) -> str:
+    """One row per group: total, each rep, each source; raw numbers, rates unrounded."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["group", "key", *COLUMNS])
+
+    def row(group: str, key: str, c: Counts) -> None:
+        values = c.as_dict()
+        w.writerow([group, key, *("" if values[k] is None else values[k] for k in COLUMNS)])
+
+    row("total", report.team or "all", report.totals)
+    for rep, c in report.by_rep:
+        row("rep", rep or "", c)
+    for src, c in report.by_source:
+        row("source", src, c)
+    return out.getvalue()
