@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -103,7 +102,9 @@ def import_() -> None:
     """Import CSV exports of handoffs and sales actions."""
 
 
-def _run_import(obj: Context, file: Path, skip_invalid: bool, kind: type[LeadImporter] | type[ActionImporter]) -> None:
+def _run_import(
+    obj: Context, file: Path, skip_invalid: bool, kind: type[LeadImporter] | type[ActionImporter]
+) -> None:
     settings = obj.settings()
     engine = _engine(settings)
     size = file.stat().st_size
@@ -116,20 +117,26 @@ def _run_import(obj: Context, file: Path, skip_invalid: bool, kind: type[LeadImp
 
     with click.progressbar(length=size * 2, label="checking and importing", file=sys.stderr) as bar:
         importer = kind(
-            engine, settings, obj.clock, file,
-            skip_invalid=skip_invalid, on_error=on_error, on_progress=bar.update,
+            engine,
+            settings,
+            obj.clock,
+            file,
+            skip_invalid=skip_invalid,
+            on_error=on_error,
+            on_progress=bar.update,
         )
         result = importer.run()
-    _summarise(file, result, skip_invalid)
+    _summarise(file, result)
 
 
-def _summarise(file: Path, result: ImportResult, skip_invalid: bool) -> None:
+def _summarise(file: Path, result: ImportResult) -> None:
     if result.header_error:
         fail(result.header_error)
     if not result.imported:
         fail(
-            f"{result.bad_rows} of {result.rows} rows are bad (listed above); nothing was imported. "
-            "Fix them, or pass --skip-invalid to import the good rows and set the bad ones aside."
+            f"{result.bad_rows} of {result.rows} rows are bad (listed above); "
+            "nothing was imported. Fix them, or pass --skip-invalid to import the good rows "
+            "and set the bad ones aside."
         )
     click.echo(
         f"{file}: {result.rows} rows, {result.added} added, "
@@ -141,7 +148,11 @@ def _summarise(file: Path, result: ImportResult, skip_invalid: bool) -> None:
 
 @import_.command("leads")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--skip-invalid", is_flag=True, help="Import the good rows; write the bad ones to FILE.rejected.csv.")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the good rows; write the bad ones to FILE.rejected.csv.",
+)
 @click.pass_obj
 def import_leads(obj: Context, file: Path, skip_invalid: bool) -> None:
     """Import handoffs: source, external_id, handed_off_at, team, owner_email, name, company,
@@ -152,7 +163,11 @@ def import_leads(obj: Context, file: Path, skip_invalid: bool) -> None:
 
 @import_.command("actions")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--skip-invalid", is_flag=True, help="Import the good rows; write the bad ones to FILE.rejected.csv.")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the good rows; write the bad ones to FILE.rejected.csv.",
+)
 @click.pass_obj
 def import_actions(obj: Context, file: Path, skip_invalid: bool) -> None:
     """Import sales actions: source, external_id, at, kind, actor_email, reason,
@@ -173,8 +188,12 @@ def _as_of(obj: Context, text: str | None) -> datetime:
 @main.command("report")
 @click.argument("period", default="last-7-days")
 @click.option("--team", help="One team (default: every team, in the organisation's time zone).")
-@click.option("--as-of", "as_of", help="Count as of this moment (ISO 8601 with offset; default now).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option(
+    "--as-of", "as_of", help="Count as of this moment (ISO 8601 with offset; default now)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+)
 @click.pass_obj
 def report_cmd(obj: Context, period: str, team: str | None, as_of: str | None, fmt: str) -> None:
     """Ignore, SAL and SLA-breach rates of the leads handed off in PERIOD.
@@ -206,7 +225,9 @@ def export() -> None:
 
 @export.command("leads")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--as-of", "as_of", help="Outcomes as of this moment (ISO 8601 with offset; default now).")
+@click.option(
+    "--as-of", "as_of", help="Outcomes as of this moment (ISO 8601 with offset; default now)."
+)
 @click.pass_obj
 def export_leads_cmd(obj: Context, file: Path, as_of: str | None) -> None:
     """One row per lead: team, owner, due_at (UTC), first action, outcome as of a moment."""
@@ -244,5 +265,3 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
-
-

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
 import yaml
-
 from metrics.calendar import BusinessCalendar, Window, parse_weekly_hours
+
 from metrics.errors import CalendarError
 from metrics.model import RejectReason
 from metrics.sla import SlaPolicy
@@ -314,5 +314,7 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(source, "", f"not valid YAML: {where}{getattr(err, 'problem', err)}") from None
+        raise ConfigError(
+            source, "", f"not valid YAML: {where}{getattr(err, 'problem', err)}"
+        ) from None
     return parse_settings(raw, source, env)

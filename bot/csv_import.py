@@ -92,8 +92,9 @@ def _rows(
         try:
             header = [h.strip().lower() for h in next(reader)]
         except StopIteration:
-            raise FileHeaderError(f"{path}: the file is empty; expected a header row: "
-                                  + ",".join(columns)) from None
+            raise FileHeaderError(
+                f"{path}: the file is empty; expected a header row: " + ",".join(columns)
+            ) from None
         missing = [c for c in required if c not in header]
         unknown = [h for h in header if h not in columns]
         if missing or unknown:
@@ -154,7 +155,10 @@ class _Importer(Generic[T]):
     def validate(self, fields: Mapping[str, object]) -> T | list[FieldError]:
         raise NotImplementedError
 
-    def check_batch(self, batch: list[tuple[int, dict[str, str], T]]) -> list[tuple[int, FieldError]]:
+    def check_batch(
+        self,
+        batch: list[tuple[int, dict[str, str], T]],  # noqa: ARG002 (overridden where the database is asked)
+    ) -> list[tuple[int, FieldError]]:
         """Problems only the database can see (index in batch, problem)."""
         return []
 
@@ -163,9 +167,15 @@ class _Importer(Generic[T]):
         raise NotImplementedError
 
     def _stream(self) -> Iterator[tuple[int, dict[str, str], T | list[FieldError]]]:
-        return _parsed(_rows(self.path, self.columns, self.required, self.on_progress), self.validate)
+        return _parsed(
+            _rows(self.path, self.columns, self.required, self.on_progress), self.validate
+        )
 
-    def _batches(self) -> Iterator[tuple[list[tuple[int, dict[str, str], T]], list[tuple[int, dict[str, str], RowError]]]]:
+    def _batches(
+        self,
+    ) -> Iterator[
+        tuple[list[tuple[int, dict[str, str], T]], list[tuple[int, dict[str, str], RowError]]]
+    ]:
         good: list[tuple[int, dict[str, str], T]] = []
         bad: list[tuple[int, dict[str, str], RowError]] = []
         for line, row, parsed in self._stream():
@@ -179,11 +189,18 @@ class _Importer(Generic[T]):
                 good, bad = [], []
         yield self._checked(good, bad)
 
-    def _checked(self, good: list[tuple[int, dict[str, str], T]], bad: list[tuple[int, dict[str, str], RowError]]) -> tuple[list[tuple[int, dict[str, str], T]], list[tuple[int, dict[str, str], RowError]]]:
+    def _checked(
+        self,
+        good: list[tuple[int, dict[str, str], T]],
+        bad: list[tuple[int, dict[str, str], RowError]],
+    ) -> tuple[list[tuple[int, dict[str, str], T]], list[tuple[int, dict[str, str], RowError]]]:
         problems = self.check_batch(good) if good else []
         if problems:
             failing = {i for i, _ in problems}
-            bad = bad + [(good[i][0], good[i][1], RowError(good[i][0], e.field, e.message)) for i, e in problems]
+            bad = bad + [
+                (good[i][0], good[i][1], RowError(good[i][0], e.field, e.message))
+                for i, e in problems
+            ]
             good = [g for i, g in enumerate(good) if i not in failing]
         bad.sort(key=lambda b: b[0])
         return good, bad
@@ -220,7 +237,13 @@ class _Importer(Generic[T]):
                     self.result.already_present += present
                 if writer is not None:
                     for line, row, err in _one_per_line(bad):
-                        writer.writerow([line, *(row.get(c, "") for c in self.columns), f"{err.column}: {err.message}"])
+                        writer.writerow(
+                            [
+                                line,
+                                *(row.get(c, "") for c in self.columns),
+                                f"{err.column}: {err.message}",
+                            ]
+                        )
         finally:
             if rejects is not None:
                 rejects.close()
@@ -234,10 +257,11 @@ def _one_per_line(
 ) -> Iterator[tuple[int, dict[str, str], RowError]]:
     by_line: dict[int, tuple[int, dict[str, str], RowError]] = {}
     for line, row, err in bad:
+        merged = err
         if line in by_line:
             first = by_line[line][2]
-            err = RowError(line, first.column, f"{first.message}; {err.column}: {err.message}")
-        by_line[line] = (line, row, err)
+            merged = RowError(line, first.column, f"{first.message}; {err.column}: {err.message}")
+        by_line[line] = (line, row, merged)
     return iter(by_line.values())
 
 
@@ -261,7 +285,9 @@ class ActionImporter(_Importer[ActionInput]):
     def validate(self, fields: Mapping[str, object]) -> ActionInput | list[FieldError]:
         return validate_action(fields)
 
-    def check_batch(self, batch: list[tuple[int, dict[str, str], ActionInput]]) -> list[tuple[int, FieldError]]:
+    def check_batch(
+        self, batch: list[tuple[int, dict[str, str], ActionInput]]
+    ) -> list[tuple[int, FieldError]]:
         with self.engine.connect() as conn:
             _, errors = check_actions(conn, [item for _, _, item in batch])
         return errors

@@ -150,7 +150,9 @@ class _Collector:
         return value.lower()
 
 
-def validate_lead(fields: Mapping[str, object], teams: Mapping[str, object]) -> LeadInput | list[FieldError]:
+def validate_lead(
+    fields: Mapping[str, object], teams: Mapping[str, object]
+) -> LeadInput | list[FieldError]:
     c = _Collector(fields)
     source = c.get("source", required=True)
     external_id = c.get("external_id", required=True)
@@ -163,7 +165,11 @@ def validate_lead(fields: Mapping[str, object], teams: Mapping[str, object]) -> 
     name, company, email, campaign = (c.get(f) for f in ("name", "company", "email", "campaign"))
     if c.errors:
         return c.errors
-    assert source and external_id and handed and team  # every required field was checked
+    # every required field was checked above
+    assert source is not None
+    assert external_id is not None
+    assert handed is not None
+    assert team is not None
     return LeadInput(source, external_id, handed, team, owner, name, company, email, campaign)
 
 
@@ -183,21 +189,32 @@ def validate_action(fields: Mapping[str, object]) -> ActionInput | list[FieldErr
         normalised = kind_text.lower()
         if normalised not in ACTION_KINDS:
             c.errors.append(
-                FieldError("kind", f'"{kind_text}" is not a kind; expected one of {", ".join(ACTION_KINDS)}')
+                FieldError(
+                    "kind",
+                    f'"{kind_text}" is not a kind; expected one of {", ".join(ACTION_KINDS)}',
+                )
             )
         else:
             word, _, channel_text = normalised.partition(":")
             kind = ActionKind(word)
             channel = channel_text or None
     if kind is ActionKind.REJECTED and reason is None:
-        c.errors.append(FieldError("reason", "a rejection needs a reason (e.g. not_a_fit, duplicate)"))
-    if kind is ActionKind.REASSIGNED and new_owner is None and not any(
-        e.field == "new_owner_email" for e in c.errors
+        c.errors.append(
+            FieldError("reason", "a rejection needs a reason (e.g. not_a_fit, duplicate)")
+        )
+    if (
+        kind is ActionKind.REASSIGNED
+        and new_owner is None
+        and not any(e.field == "new_owner_email" for e in c.errors)
     ):
         c.errors.append(FieldError("new_owner_email", "a reassignment needs the new owner's email"))
     if kind not in (None, ActionKind.REASSIGNED) and new_owner is not None:
         c.errors.append(FieldError("new_owner_email", "only a reassignment takes a new owner"))
     if c.errors:
         return c.errors
-    assert source and external_id and at and kind  # every required field was checked
+    # every required field was checked above
+    assert source is not None
+    assert external_id is not None
+    assert at is not None
+    assert kind is not None
     return ActionInput(source, external_id, at, kind, channel, actor, reason, new_owner)

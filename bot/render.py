@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
-from datetime import timedelta
 from collections.abc import Sequence
+from datetime import timedelta
 
 from bot.i18n import t
 from metrics.rates import Counts
@@ -30,7 +30,7 @@ COLUMNS = (
 )
 
 
-def percent(value: float | None, locale: str) -> str:
+def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}%"
 
 
@@ -48,7 +48,7 @@ def _cells(c: Counts, locale: str) -> list[str]:
     for col in COLUMNS:
         v = values[col]
         if col.endswith("_rate"):
-            out.append(percent(v, locale))
+            out.append(percent(v))
         elif col == "median_first_action_minutes":
             out.append(duration(v, locale))
         else:
@@ -79,7 +79,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def as_text(report: Report, locale: str) -> str:
-    start, end = report.bounds
+    start, _end = report.bounds
     head_title = t(
         locale,
         "report.title",
@@ -88,14 +88,20 @@ def as_text(report: Report, locale: str) -> str:
         end=(report.period.end_day - timedelta(days=1)).isoformat(),
         tz=report.timezone.key,
     )
-    team = t(locale, "report.team", team=report.team) if report.team else t(locale, "report.all_teams")
-    as_of = t(locale, "report.as_of", as_of=report.as_of.astimezone(report.timezone).strftime("%Y-%m-%d %H:%M %Z"))
+    team = (
+        t(locale, "report.team", team=report.team) if report.team else t(locale, "report.all_teams")
+    )
+    as_of = t(
+        locale,
+        "report.as_of",
+        as_of=report.as_of.astimezone(report.timezone).strftime("%Y-%m-%d %H:%M %Z"),
+    )
     totals = report.totals
     if totals.counted:
         headline = (
-            f"{t(locale, 'col.ignore_rate')} {percent(totals.ignore_rate, locale)} · "
-            f"{t(locale, 'col.sal_rate')} {percent(totals.sal_rate, locale)} · "
-            f"{t(locale, 'col.sla_breach_rate')} {percent(totals.sla_breach_rate, locale)}"
+            f"{t(locale, 'col.ignore_rate')} {percent(totals.ignore_rate)} · "
+            f"{t(locale, 'col.sal_rate')} {percent(totals.sal_rate)} · "
+            f"{t(locale, 'col.sla_breach_rate')} {percent(totals.sla_breach_rate)}"
         )
     else:
         headline = t(locale, "report.no_leads")
@@ -105,11 +111,17 @@ def as_text(report: Report, locale: str) -> str:
     head = ["", *(t(locale, f"col.{c}") for c in COLUMNS)]
     parts += ["", _table(head, [[t(locale, "report.totals"), *_cells(totals, locale)]])]
     if report.by_rep:
-        rows = [[rep or t(locale, "report.unassigned"), *_cells(c, locale)] for rep, c in report.by_rep]
+        rows = [
+            [rep or t(locale, "report.unassigned"), *_cells(c, locale)] for rep, c in report.by_rep
+        ]
         parts += ["", t(locale, "report.by_rep"), _table([t(locale, "col.rep"), *head[1:]], rows)]
     if report.by_source:
         rows = [[src, *_cells(c, locale)] for src, c in report.by_source]
-        parts += ["", t(locale, "report.by_source"), _table([t(locale, "col.source"), *head[1:]], rows)]
+        parts += [
+            "",
+            t(locale, "report.by_source"),
+            _table([t(locale, "col.source"), *head[1:]], rows),
+        ]
     return "\n".join(parts) + "\n"
 
 

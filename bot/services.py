@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from metrics.periods import Period, parse_period
 from sqlalchemy import Connection, Engine, select
 
 from bot.config import Settings
 from bot.fields import ActionInput, FieldError, LeadInput
-from metrics.periods import Period, parse_period
 from metrics.report import Report
 from metrics.sla import due_at
 from storage import reports
@@ -25,9 +25,7 @@ from storage.types import truncate_to_second
 class UnknownTeamError(LookupError):
     def __init__(self, name: str, known: Sequence[str]) -> None:
         self.name = name
-        super().__init__(
-            f'unknown team "{name}"; configured teams: {", ".join(known) or "none"}'
-        )
+        super().__init__(f'unknown team "{name}"; configured teams: {", ".join(known) or "none"}')
 
 
 def team_ids(conn: Connection, settings: Settings, now: datetime) -> dict[str, int]:
@@ -95,7 +93,13 @@ def check_actions(
         ref = leads.get(action.key)
         if ref is None:
             errors.append(
-                (i, FieldError("external_id", f'no lead "{action.external_id}" from source "{action.source}"'))
+                (
+                    i,
+                    FieldError(
+                        "external_id",
+                        f'no lead "{action.external_id}" from source "{action.source}"',
+                    ),
+                )
             )
         elif truncate_to_second(action.at) < ref.handed_off_at:
             errors.append(
@@ -218,7 +222,18 @@ def export_leads(engine: Engine, as_of: datetime) -> Iterator[dict[str, str]]:
     )
     with engine.connect() as conn:
         rows = conn.execution_options(stream_results=True, yield_per=5000).execute(query)
-        for src, ext, team_name, owner_email, charged_to, handed, due, first_at, kind, result in rows:
+        for (
+            src,
+            ext,
+            team_name,
+            owner_email,
+            charged_to,
+            handed,
+            due,
+            first_at,
+            kind,
+            result,
+        ) in rows:
             visible_first = first_at if first_at is not None and first_at <= as_of else None
             yield {
                 "source": src,

@@ -15,9 +15,7 @@ class PeriodError(MetricsError):
         self.accepted = accepted
         self.detail = detail
         reason = f" ({detail})" if detail else ""
-        super().__init__(
-            f"unknown period {text!r}{reason}; accepted forms: " + ", ".join(accepted)
-        )
+        super().__init__(f"unknown period {text!r}{reason}; accepted forms: " + ", ".join(accepted))
 
 
 class CalendarError(MetricsError):

@@ -44,7 +44,10 @@ class Cohort:
 def _outcome(as_of: ColumnElement[Any]) -> ColumnElement[str]:
     return case(
         (L.excluded_at <= as_of, literal("excluded")),
-        (L.first_action_at <= as_of, case((L.first_action_at <= L.due_at, "on_time"), else_="late")),
+        (
+            L.first_action_at <= as_of,
+            case((L.first_action_at <= L.due_at, "on_time"), else_="late"),
+        ),
         (L.due_at > as_of, "pending"),
         else_="ignored",
     )
@@ -155,9 +158,11 @@ def counts(conn: Connection, cohort: Cohort, grouping: Grouping = "total") -> di
         .subquery("ranked")
     )
     r = ranked.c
-    medians = select(r.key, func.avg(r.secs)).where(
-        or_(r.rn == (r.n + 1) // 2, r.rn == (r.n + 2) // 2)
-    ).group_by(r.key)
+    medians = (
+        select(r.key, func.avg(r.secs))
+        .where(or_(r.rn == (r.n + 1) // 2, r.rn == (r.n + 2) // 2))
+        .group_by(r.key)
+    )
     median_of = {key: float(m) for key, m in conn.execute(medians)}
     result = {}
     for key, handed, excluded, pending, ignored, on_time, late, rejected in conn.execute(tallies):
@@ -183,11 +188,7 @@ def by_rep(conn: Connection, cohort: Cohort) -> list[tuple[str | None, Counts]]:
     grouped = counts(conn, cohort, "rep")
     ids = [k for k in grouped if k is not None]
     reps = Rep.__table__.c
-    emails = (
-        {id_: email for id_, email in conn.execute(select(reps.id, reps.email).where(reps.id.in_(ids)))}
-        if ids
-        else {}
-    )
+    emails = dict(conn.execute(select(reps.id, reps.email).where(reps.id.in_(ids)))) if ids else {}
     rows = [(emails[k], v) for k, v in grouped.items() if k is not None]
     rows.sort(key=lambda kv: kv[0])
     if None in grouped:

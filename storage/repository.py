@@ -100,7 +100,7 @@ def ensure_reps(conn: Connection, emails: Iterable[str | None], now: datetime) -
     stmt = _insert(conn, REPS).on_conflict_do_nothing(index_elements=["email"])
     conn.execute(stmt, [{"email": e, "created_at": now, "away": False} for e in wanted])
     rows = conn.execute(select(REPS.c.email, REPS.c.id).where(REPS.c.email.in_(wanted)))
-    return {email: id_ for email, id_ in rows}
+    return dict(rows)
 
 
 def find_leads(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LeadRef]:
@@ -123,7 +123,9 @@ def find_leads(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[
     return found
 
 
-def add_leads(conn: Connection, leads: Sequence[NewLead], now: datetime) -> dict[tuple[str, str], int]:
+def add_leads(
+    conn: Connection, leads: Sequence[NewLead], now: datetime
+) -> dict[tuple[str, str], int]:
     """Inserts the leads not yet known; returns (source, external_id) -> id of the new ones.
 
     A key already present (in the database, or earlier in the batch) is the same lead:
@@ -162,7 +164,11 @@ def add_leads(conn: Connection, leads: Sequence[NewLead], now: datetime) -> dict
     for id_, source, external_id, owner_id in conn.execute(stmt, rows):
         created[(source, external_id)] = id_
         owner_rows.append(
-            {"lead_id": id_, "rep_id": owner_id, "since": batch[(source, external_id)].handed_off_at}
+            {
+                "lead_id": id_,
+                "rep_id": owner_id,
+                "since": batch[(source, external_id)].handed_off_at,
+            }
         )
     if owner_rows:
         conn.execute(OWNERS.insert(), owner_rows)
@@ -178,9 +184,7 @@ def add_actions(conn: Connection, actions: Sequence[NewAction], now: datetime) -
     """
     if not actions:
         return []
-    reps = ensure_reps(
-        conn, [e for a in actions for e in (a.actor_email, a.new_owner_email)], now
-    )
+    reps = ensure_reps(conn, [e for a in actions for e in (a.actor_email, a.new_owner_email)], now)
     unique: dict[str, NewAction] = {}
     for action in actions:
         unique.setdefault(action.idempotency_key, action)
@@ -205,7 +209,7 @@ def add_actions(conn: Connection, actions: Sequence[NewAction], now: datetime) -
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(ACTIONS.c.id, ACTIONS.c.idempotency_key)
     )
-    ids = dict((key, id_) for id_, key in conn.execute(stmt, rows))
+    ids = {key: id_ for id_, key in conn.execute(stmt, rows)}
     inserted = [(ids[k], a) for k, a in unique.items() if k in ids]
     inserted.sort(key=lambda pair: pair[0])
     _apply_summaries(conn, inserted, reps)
@@ -238,9 +242,7 @@ def _apply_summaries(
 
     def earlier(column: str) -> object:
         col = LEADS.c[column]
-        return and_(
-            LEADS.c.id == bindparam("b_id"), or_(col.is_(None), col > bindparam("b_at"))
-        )
+        return and_(LEADS.c.id == bindparam("b_id"), or_(col.is_(None), col > bindparam("b_at")))
 
     if first:
         conn.execute(

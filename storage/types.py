@@ -40,7 +40,11 @@ class UtcTimestamp(TypeDecorator[datetime]):
             return int(utc.timestamp())
         return utc
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(
+        self,
+        value: Any,
+        dialect: Dialect,  # noqa: ARG002 (SQLAlchemy's signature; the value's type tells enough)
+    ) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, datetime):

@@ -27,7 +27,10 @@ settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 settings.register_profile(
-    "ci", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], derandomize=True
+    "ci",
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    derandomize=True,
 )
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 
@@ -45,7 +48,7 @@ def pg_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as err:  # noqa: BLE001 (any failure to connect means the same here)
+    except Exception as err:
         admin.dispose()
         message = f"PostgreSQL unreachable at {make_url(PG_URL).render_as_string()}: {err}"
         if os.environ.get("CI") == "true":

@@ -185,9 +185,7 @@ def _expected(
 
 @settings(max_examples=100)
 @given(scenario())
-def test_sql_report_equals_the_pure_rules(
-    engine: Engine, case: Scenario
-) -> None:
+def test_sql_report_equals_the_pure_rules(engine: Engine, case: Scenario) -> None:
     leads, actions, start_min, end_min, as_of_min, batches = case
     model = _store_and_model(engine, leads, actions, batches)
     start, end, as_of = _minutes(start_min), _minutes(end_min), _minutes(as_of_min)

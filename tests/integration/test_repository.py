@@ -29,17 +29,20 @@ def _one_lead(engine: Engine, owner: str | None = "a@example.com") -> int:
     return ids[("web", "L1")]
 
 
-def _act(engine: Engine, lead_id: int, key: str, at: float, kind: ActionKind, **kw: object) -> list[int]:
+def _act(
+    engine: Engine, lead_id: int, key: str, at: float, kind: ActionKind, **kw: object
+) -> list[int]:
     with engine.begin() as conn:
         return repo.add_actions(
-            conn, [repo.NewAction(lead_id, hours(at), kind, key, "test", **kw)], NOW  # type: ignore[arg-type]
+            conn,
+            [repo.NewAction(lead_id, hours(at), kind, key, "test", **kw)],
+            NOW,  # type: ignore[arg-type]
         )
 
 
 def _lead_row(engine: Engine, lead_id: int) -> Lead:
     with engine.connect() as conn:
-        row = conn.execute(select(Lead.__table__).where(Lead.__table__.c.id == lead_id)).one()
-    return row  # type: ignore[return-value]
+        return conn.execute(select(Lead.__table__).where(Lead.__table__.c.id == lead_id)).one()
 
 
 def test_same_lead_twice_is_one_lead(engine: Engine) -> None:
@@ -73,7 +76,9 @@ def test_a_later_action_never_replaces_the_first(engine: Engine) -> None:
     _act(engine, lead, "c", 3, ActionKind.REJECTED, reason="no_budget")
     row = _lead_row(engine, lead)
     assert (row.first_action_at, row.first_action_kind, row.first_action_channel) == (
-        hours(2), "contacted", "call",
+        hours(2),
+        "contacted",
+        "call",
     )
 
 
@@ -95,7 +100,9 @@ def test_reassignments_keep_history_and_current_owner(engine: Engine) -> None:
     assert owner == row.owner_id
 
 
-def test_on_time_lead_is_charged_to_who_held_it_at_first_touch_not_at_deadline(engine: Engine) -> None:
+def test_on_time_lead_is_charged_to_who_held_it_at_first_touch_not_at_deadline(
+    engine: Engine,
+) -> None:
     lead = _one_lead(engine)
     _act(engine, lead, "c", 1, ActionKind.CONTACTED, channel="call")
     _act(engine, lead, "r", 2, ActionKind.REASSIGNED, new_owner_email="b@example.com")

@@ -11,8 +11,13 @@ import pytest
 METRICS = Path(__file__).resolve().parents[2] / "metrics"
 FILES = sorted(METRICS.glob("*.py"))
 FORBIDDEN_CALLS = {
-    ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
-    ("time", "time"), ("time", "monotonic"), ("os", "getenv"),
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "monotonic"),
+    ("os", "getenv"),
 }
 FORBIDDEN_NAMES = {"open", "input", "print"}
 
@@ -44,7 +49,9 @@ def test_domain_module_reads_no_clock_environment_or_files(path: Path) -> None:
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-                assert (func.value.id, func.attr) not in FORBIDDEN_CALLS, f"{path.name}:{node.lineno}"
+                assert (func.value.id, func.attr) not in FORBIDDEN_CALLS, (
+                    f"{path.name}:{node.lineno}"
+                )
             if isinstance(func, ast.Name):
                 assert func.id not in FORBIDDEN_NAMES, f"{path.name}:{node.lineno}"
         if isinstance(node, ast.Attribute) and node.attr == "environ":

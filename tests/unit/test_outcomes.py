@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from metrics.model import Action, ActionKind, OwnerSpan, Outcome
+from metrics.model import Action, ActionKind, Outcome, OwnerSpan
 from metrics.outcomes import attributed_rep, first_action, outcome
 from tests.builders import at, contacted, excluded, lead, rejected, snoozed
 
@@ -76,8 +76,14 @@ def _reassigned_lead(*actions: Action) -> object:
 
 def test_on_time_lead_is_charged_to_the_rep_who_acted() -> None:
     owners = (OwnerSpan(at(0), "a@example.com", 1), OwnerSpan(at(2), "b@example.com", 2))
-    assert attributed_rep(lead(due=4, owners=owners, actions=(contacted(1),)), at(10)) == "a@example.com"
-    assert attributed_rep(lead(due=4, owners=owners, actions=(contacted(3),)), at(10)) == "b@example.com"
+    assert (
+        attributed_rep(lead(due=4, owners=owners, actions=(contacted(1),)), at(10))
+        == "a@example.com"
+    )
+    assert (
+        attributed_rep(lead(due=4, owners=owners, actions=(contacted(3),)), at(10))
+        == "b@example.com"
+    )
 
 
 def test_ignored_lead_is_charged_to_the_holder_when_the_sla_ran_out() -> None:
@@ -87,7 +93,10 @@ def test_ignored_lead_is_charged_to_the_holder_when_the_sla_ran_out() -> None:
 
 def test_late_lead_is_charged_to_the_holder_at_the_deadline_not_the_late_actor() -> None:
     owners = (OwnerSpan(at(0), "a@example.com", 1), OwnerSpan(at(5), "b@example.com", 2))
-    assert attributed_rep(lead(due=4, owners=owners, actions=(contacted(6),)), at(10)) == "a@example.com"
+    assert (
+        attributed_rep(lead(due=4, owners=owners, actions=(contacted(6),)), at(10))
+        == "a@example.com"
+    )
 
 
 def test_pending_lead_is_charged_to_the_holder_now() -> None:
@@ -97,7 +106,10 @@ def test_pending_lead_is_charged_to_the_holder_now() -> None:
 
 def test_reassignment_at_the_moment_of_contact_charges_the_new_owner() -> None:
     owners = (OwnerSpan(at(0), "a@example.com", 1), OwnerSpan(at(1), "b@example.com", 2))
-    assert attributed_rep(lead(due=4, owners=owners, actions=(contacted(1),)), at(10)) == "b@example.com"
+    assert (
+        attributed_rep(lead(due=4, owners=owners, actions=(contacted(1),)), at(10))
+        == "b@example.com"
+    )
 
 
 def test_unassigned_lead_is_charged_to_nobody() -> None:

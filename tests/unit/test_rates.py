@@ -72,7 +72,17 @@ def test_ignore_rate_and_sal_rate_add_to_a_hundred() -> None:
 
 def test_as_dict_has_the_report_keys_in_order() -> None:
     assert list(Counts().as_dict()) == [
-        "handed_off", "excluded", "pending", "counted", "ignored", "actioned", "on_time",
-        "late", "rejected", "ignore_rate", "sal_rate", "sla_breach_rate",
+        "handed_off",
+        "excluded",
+        "pending",
+        "counted",
+        "ignored",
+        "actioned",
+        "on_time",
+        "late",
+        "rejected",
+        "ignore_rate",
+        "sal_rate",
+        "sla_breach_rate",
         "median_first_action_minutes",
     ]

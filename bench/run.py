@@ -1,0 +1,219 @@
+"""Benchmarks: import and report at scale, each beside a floor measured in the same run.
+
+    python -m bench.run --leads 1000000 --backends sqlite,postgresql
+
+- import: `ignorerate import leads|actions` run as a child process (the real CLI), timed,
+  with its peak memory (max RSS). Floor: the same rows written by one `executemany` of
+  plain INSERTs into a scratch table, no checks.
+- report: `report last-month` across all teams (totals, per rep, per source, with medians),
+  through the use case, median of --repeat runs. Floor: one hand-written SQL aggregate of
+  the same counts (totals only, no medians), median of --repeat runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from metrics.periods import parse_period
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.generate import Shape, write
+from bot.config import load_settings
+from bot.services import report
+from storage.engine import make_engine
+from storage.migrate import upgrade
+
+AS_OF = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+PERIOD = "last-month"
+
+FLOOR_SQL = """
+SELECT count(*),
+  sum(CASE WHEN excluded_at <= :t THEN 1 ELSE 0 END),
+  sum(CASE WHEN (excluded_at IS NULL OR excluded_at > :t) AND first_action_at <= :t
+           AND first_action_at <= due_at THEN 1 ELSE 0 END),
+  sum(CASE WHEN (excluded_at IS NULL OR excluded_at > :t) AND first_action_at <= :t
+           AND first_action_at > due_at THEN 1 ELSE 0 END),
+  sum(CASE WHEN (excluded_at IS NULL OR excluded_at > :t)
+           AND (first_action_at IS NULL OR first_action_at > :t) AND due_at > :t THEN 1 ELSE 0 END),
+  sum(CASE WHEN (excluded_at IS NULL OR excluded_at > :t)
+           AND (first_action_at IS NULL OR first_action_at > :t) AND due_at <= :t
+           THEN 1 ELSE 0 END),
+  sum(CASE WHEN (excluded_at IS NULL OR excluded_at > :t) AND first_action_at <= :t
+           AND first_action_kind = 'rejected' THEN 1 ELSE 0 END)
+FROM leads WHERE handed_off_at >= :s AND handed_off_at < :e AND handed_off_at <= :t
+"""
+
+
+def _median_seconds(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def _child(args: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Seconds and peak RSS (KiB) of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603 (our own CLI)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before)
+
+
+def _fresh_database(backend: str, workdir: Path, pg_url: str) -> tuple[str, Callable[[], None]]:
+    if backend == "sqlite":
+        path = workdir / "bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}", lambda: None
+    name = f"ignorerate_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(pg_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def _bind_times(engine: Engine, start: datetime, end: datetime) -> dict[str, Any]:
+    if engine.dialect.name == "sqlite":
+        return {k: int(v.timestamp()) for k, v in (("s", start), ("e", end), ("t", AS_OF))}
+    return {"s": start, "e": end, "t": AS_OF}
+
+
+def _insert_floor(engine: Engine, leads_csv: Path) -> float:
+    """The same rows written with one executemany of plain INSERTs: no checks, no keys."""
+    with leads_csv.open(encoding="utf-8") as f:
+        rows = [
+            {"source": r["source"], "external_id": r["external_id"], "handed": r["handed_off_at"]}
+            for r in csv.DictReader(f)
+        ]
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE floor_leads (source TEXT, external_id TEXT, handed TEXT)"))
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO floor_leads VALUES (:source, :external_id, :handed)"), rows)
+    seconds = time.perf_counter() - start
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE floor_leads"))
+    return seconds
+
+
+def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[str, Any]:
+    data = out / f"data-{leads}"
+    if not (data / "actions.csv").exists():
+        write(Shape(leads=leads), data)
+    leads_csv, actions_csv, config = (
+        data / "leads.csv",
+        data / "actions.csv",
+        data / "ignorerate.yml",
+    )
+    url, drop = _fresh_database(backend, out, pg_url)
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        env = {**os.environ, "DATABASE_URL": url, "IGNORERATE_CONFIG": str(config)}
+        cli = [sys.executable, "-m", "bot"]
+        lead_rows = sum(1 for _ in leads_csv.open(encoding="utf-8")) - 1
+        action_rows = sum(1 for _ in actions_csv.open(encoding="utf-8")) - 1
+        t_leads, rss_leads = _child([*cli, "import", "leads", str(leads_csv)], env)
+        t_actions, rss_actions = _child([*cli, "import", "actions", str(actions_csv)], env)
+        floor_insert = _insert_floor(engine, leads_csv)
+        with engine.begin() as conn:
+            if backend == "postgresql":
+                conn.execute(text("ANALYZE"))
+            else:
+                conn.exec_driver_sql("ANALYZE")
+        settings = load_settings(config, env={"DATABASE_URL": url})
+        start, end = parse_period(PERIOD, AS_OF.astimezone(settings.timezone).date()).bounds(
+            settings.timezone
+        )
+        t_report, result = _median_seconds(lambda: report(engine, settings, PERIOD, AS_OF), repeat)
+        binds = _bind_times(engine, start, end)
+
+        def floor() -> object:
+            with engine.connect() as conn:
+                return conn.execute(text(FLOOR_SQL), binds).one()
+
+        t_floor, floor_row = _median_seconds(floor, repeat)
+        totals = result.totals  # type: ignore[attr-defined]
+        assert tuple(floor_row)[:2] == (totals.handed_off, totals.excluded), "floor disagrees"  # type: ignore[arg-type]
+        engine.dispose()
+        return {
+            "backend": backend,
+            "leads": lead_rows,
+            "actions": action_rows,
+            "import_leads_s": round(t_leads, 2),
+            "import_leads_per_s": round(lead_rows / t_leads),
+            "import_leads_peak_rss_mib": round(rss_leads / 1024),
+            "import_actions_s": round(t_actions, 2),
+            "import_actions_peak_rss_mib": round(rss_actions / 1024),
+            "floor_insert_leads_s": round(floor_insert, 2),
+            "report_cohort": totals.handed_off,
+            "report_s": round(t_report, 3),
+            "floor_report_s": round(t_floor, 3),
+            "report_over_floor": round(t_report / t_floor, 2),
+        }
+    finally:
+        drop()
+
+
+def _memory_gib() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(
+        f"# {platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} cores, {_memory_gib():.0f} GiB memory"
+    )
+    results = [
+        run(b, args.leads, args.repeat, args.pg_url, args.out) for b in args.backends.split(",")
+    ]
+    keys = list(results[0])
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in results:
+        print("| " + " | ".join(str(r[k]) for k in keys) + " |")
+    (args.out / f"results-{args.leads}.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
