@@ -188,7 +188,8 @@ def by_rep(conn: Connection, cohort: Cohort) -> list[tuple[str | None, Counts]]:
     grouped = counts(conn, cohort, "rep")
     ids = [k for k in grouped if k is not None]
     reps = Rep.__table__.c
-    emails = dict(conn.execute(select(reps.id, reps.email).where(reps.id.in_(ids)))) if ids else {}
+    found = conn.execute(select(reps.id, reps.email).where(reps.id.in_(ids))) if ids else []
+    emails = {id_: email for id_, email in found}  # noqa: C416 (a Result is not a mapping)
     rows = [(emails[k], v) for k, v in grouped.items() if k is not None]
     rows.sort(key=lambda kv: kv[0])
     if None in grouped:

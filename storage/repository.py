@@ -100,7 +100,8 @@ def ensure_reps(conn: Connection, emails: Iterable[str | None], now: datetime) -
     stmt = _insert(conn, REPS).on_conflict_do_nothing(index_elements=["email"])
     conn.execute(stmt, [{"email": e, "created_at": now, "away": False} for e in wanted])
     rows = conn.execute(select(REPS.c.email, REPS.c.id).where(REPS.c.email.in_(wanted)))
-    return dict(rows)
+    # not dict(rows): a Result has .keys(), so dict() would read it as a mapping
+    return {email: id_ for email, id_ in rows}  # noqa: C416
 
 
 def find_leads(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LeadRef]:
