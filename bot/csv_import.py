@@ -209,11 +209,11 @@ class _Importer(Generic[T]):
         bad_lines: set[int] = set()
         try:
             for _good, bad in self._batches():  # pass 1: check everything, write nothing
-                for line, _row, err in bad:
+                for line, _row, problem in bad:
                     bad_lines.add(line)
                     if len(self.result.errors) < 1000:  # the rest go to on_error only
-                        self.result.errors.append(err)
-                    self.on_error(err)
+                        self.result.errors.append(problem)
+                    self.on_error(problem)
         except FileHeaderError as err:
             self.result.header_error = str(err)
             return self.result
@@ -236,12 +236,12 @@ class _Importer(Generic[T]):
                     self.result.added += added
                     self.result.already_present += present
                 if writer is not None:
-                    for line, row, err in _one_per_line(bad):
+                    for line, cells, problem in _one_per_line(bad):
                         writer.writerow(
                             [
                                 line,
-                                *(row.get(c, "") for c in self.columns),
-                                f"{err.column}: {err.message}",
+                                *[cells.get(c, "") for c in self.columns],
+                                f"{problem.column}: {problem.message}",
                             ]
                         )
         finally:

@@ -6,6 +6,7 @@ test_report_matches_pure.py` holds it equal to `metrics.outcomes` on random data
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -188,7 +189,9 @@ def by_rep(conn: Connection, cohort: Cohort) -> list[tuple[str | None, Counts]]:
     grouped = counts(conn, cohort, "rep")
     ids = [k for k in grouped if k is not None]
     reps = Rep.__table__.c
-    found = conn.execute(select(reps.id, reps.email).where(reps.id.in_(ids))) if ids else []
+    found: Iterable[Any] = (
+        conn.execute(select(reps.id, reps.email).where(reps.id.in_(ids))) if ids else []
+    )
     emails = {id_: email for id_, email in found}  # noqa: C416 (a Result is not a mapping)
     rows = [(emails[k], v) for k, v in grouped.items() if k is not None]
     rows.sort(key=lambda kv: kv[0])

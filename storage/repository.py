@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.expression import ColumnElement
 
 from metrics.model import ActionKind
 from storage.tables import Action, Lead, LeadOwner, Rep, Team
 
-LEADS = Lead.__table__
-ACTIONS = Action.__table__
-OWNERS = LeadOwner.__table__
-REPS = Rep.__table__
-TEAMS = Team.__table__
+LEADS = cast(Table, Lead.__table__)
+ACTIONS = cast(Table, Action.__table__)
+OWNERS = cast(Table, LeadOwner.__table__)
+REPS = cast(Table, Rep.__table__)
+TEAMS = cast(Table, Team.__table__)
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,11 @@ class LeadRef:
     team_id: int
 
 
-def _insert(conn: Connection, table: object) -> Insert:
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table)  # type: ignore[no-any-return, arg-type]
+def _insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """INSERT with ON CONFLICT, which both databases speak with the same words."""
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    return postgresql.insert(table)
 
 
 def sync_teams(conn: Connection, teams: Mapping[str, str], now: datetime) -> dict[str, int]:
@@ -241,14 +244,14 @@ def _apply_summaries(
                 }
             )
 
-    def earlier(column: str) -> object:
+    def earlier(column: str) -> ColumnElement[bool]:
         col = LEADS.c[column]
         return and_(LEADS.c.id == bindparam("b_id"), or_(col.is_(None), col > bindparam("b_at")))
 
     if first:
         conn.execute(
             update(LEADS)
-            .where(earlier("first_action_at"))  # type: ignore[arg-type]
+            .where(earlier("first_action_at"))
             .values(
                 first_action_at=bindparam("b_at"),
                 first_action_kind=bindparam("b_kind"),
@@ -262,7 +265,7 @@ def _apply_summaries(
     for column, found in (("excluded_at", excluded), ("reassigned_at", reassigned)):
         if found:
             conn.execute(
-                update(LEADS).where(earlier(column)).values({column: bindparam("b_at")}),  # type: ignore[arg-type]
+                update(LEADS).where(earlier(column)).values({column: bindparam("b_at")}),
                 [{"b_id": lid, "b_at": at} for lid, at in found.items()],
             )
     if owner_rows:

@@ -141,19 +141,19 @@ def _store_and_model(
 
     model_actions: dict[int, list[Action]] = defaultdict(list)
     owners: dict[int, list[OwnerSpan]] = defaultdict(list)
-    for seq, (g, a) in enumerate(zip(actions, new_actions, strict=True), start=1):
-        model_actions[g.lead].append(
+    for seq, (gen, new) in enumerate(zip(actions, new_actions, strict=True), start=1):
+        model_actions[gen.lead].append(
             Action(
-                at=a.at,
-                kind=a.kind,
+                at=new.at,
+                kind=new.kind,
                 seq=seq,
-                channel=ContactChannel(a.channel) if a.channel else None,
-                excludes=a.excludes,
-                new_owner=a.new_owner_email,
+                channel=ContactChannel(new.channel) if new.channel else None,
+                excludes=new.excludes,
+                new_owner=new.new_owner_email,
             )
         )
-        if a.kind is ActionKind.REASSIGNED:
-            owners[g.lead].append(OwnerSpan(a.at, a.new_owner_email, seq))
+        if new.kind is ActionKind.REASSIGNED:
+            owners[gen.lead].append(OwnerSpan(new.at, new.new_owner_email, seq))
     return [
         Lead(
             source=g.source,

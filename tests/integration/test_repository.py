@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -30,17 +31,17 @@ def _one_lead(engine: Engine, owner: str | None = "a@example.com") -> int:
 
 
 def _act(
-    engine: Engine, lead_id: int, key: str, at: float, kind: ActionKind, **kw: object
+    engine: Engine, lead_id: int, key: str, at: float, kind: ActionKind, **kw: Any
 ) -> list[int]:
     with engine.begin() as conn:
         return repo.add_actions(
             conn,
             [repo.NewAction(lead_id, hours(at), kind, key, "test", **kw)],
-            NOW,  # type: ignore[arg-type]
+            NOW,
         )
 
 
-def _lead_row(engine: Engine, lead_id: int) -> Lead:
+def _lead_row(engine: Engine, lead_id: int) -> Any:
     with engine.connect() as conn:
         return conn.execute(select(Lead.__table__).where(Lead.__table__.c.id == lead_id)).one()
 
