@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy import Engine
 
 from bot.bootstrap import DatabaseNotReadyError, engine_for
 from bot.clock import Clock, SystemClock
@@ -42,9 +43,15 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
-def _engine(settings: Settings) -> Any:
+def _closing(engine: Engine) -> Engine:
+    """Disposes the engine's pool when the command ends (no connection outlives it)."""
+    click.get_current_context().call_on_close(engine.dispose)
+    return engine
+
+
+def _engine(settings: Settings) -> Engine:
     try:
-        return engine_for(settings)
+        return _closing(engine_for(settings))
     except DatabaseNotReadyError as err:
         fail(str(err))
 
@@ -79,7 +86,7 @@ def init(obj: Context, force: bool) -> None:
         obj.config.write_text(example, encoding="utf-8")
         click.echo(f"wrote {obj.config}: edit the teams, then import or connect your CRM")
     settings = obj.settings()
-    upgrade(make_engine(settings.database_url))
+    upgrade(_closing(make_engine(settings.database_url)))
     click.echo(f"database ready: {_safe_url(settings.database_url)}")
 
 
@@ -93,7 +100,7 @@ def db() -> None:
 def db_upgrade(obj: Context) -> None:
     """Create the schema or bring it to the newest revision."""
     settings = obj.settings()
-    upgrade(make_engine(settings.database_url))
+    upgrade(_closing(make_engine(settings.database_url)))
     click.echo(f"database at the newest revision: {_safe_url(settings.database_url)}")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from metrics.model import Action, ActionKind, ContactChannel, Lead, OwnerSpan
 
@@ -47,3 +49,8 @@ def excluded(hours: float, seq: int = 0) -> Action:
 
 def snoozed(hours: float, seq: int = 0) -> Action:
     return Action(at(hours), ActionKind.SNOOZED, seq)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import main
+from tests.builders import read_csv
 
 CONFIG = """\
 timezone: Asia/Tokyo
@@ -187,7 +188,7 @@ def test_skip_invalid_imports_the_good_rows_and_sets_the_bad_aside(cli: Cli) -> 
     result = cli("import", "leads", cli.file("mixed.csv", text), "--skip-invalid")
     assert result.exit_code == 0, result.output
     assert "3 rows, 2 added, 0 already present, 1 bad" in result.output
-    rejects = list(csv.DictReader((cli.dir / "mixed.rejected.csv").open(encoding="utf-8")))
+    rejects = list(read_csv(cli.dir / "mixed.rejected.csv"))
     assert [(r["line"], r["external_id"]) for r in rejects] == [("3", "2")]
     assert rejects[0]["error"].startswith("handed_off_at:")
     totals = cli.report("2026", "--as-of", "2026-11-24T12:00:00+09:00")["totals"]
@@ -281,7 +282,7 @@ def test_export_gives_every_lead_with_its_outcome_as_of(cli: Cli) -> None:
     out = cli.dir / "export.csv"
     result = cli("export", "leads", str(out), "--as-of", "2026-11-24T12:00:00+09:00")
     assert result.exit_code == 0, result.output
-    rows = {r["external_id"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    rows = {r["external_id"]: r for r in read_csv(out)}
     assert {k: r["outcome"] for k, r in rows.items()} == {
         "1": "on_time",
         "2": "late",
@@ -295,9 +296,7 @@ def test_export_gives_every_lead_with_its_outcome_as_of(cli: Cli) -> None:
     assert rows["5"]["owner_email"] == ""
     early = cli.dir / "early.csv"
     cli("export", "leads", str(early), "--as-of", "2026-10-05T09:10:00+09:00")
-    assert {
-        r["external_id"]: r["outcome"] for r in csv.DictReader(early.open(encoding="utf-8"))
-    } == {
+    assert {r["external_id"]: r["outcome"] for r in read_csv(early)} == {
         "1": "pending",
         "2": "pending",
     }

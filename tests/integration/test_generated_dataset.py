@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from metrics.periods import parse_period
 
 from bench.generate import Shape, write
 from bot.cli import main
@@ -19,9 +17,11 @@ from bot.config import load_settings
 from bot.fields import parse_instant
 from metrics.model import Action, ActionKind, ContactChannel, Lead, OwnerSpan
 from metrics.outcomes import attributed_rep
+from metrics.periods import parse_period
 from metrics.rates import Counts, tally
 from metrics.sla import due_at
 from storage.types import truncate_to_second
+from tests.builders import read_csv
 
 AS_OF = "2026-11-20T15:00:00+09:00"
 
@@ -29,7 +29,7 @@ AS_OF = "2026-11-20T15:00:00+09:00"
 def _expected_leads(leads_csv: Path, actions_csv: Path, config: Path) -> list[Lead]:
     settings = load_settings(config, env={})
     leads: dict[tuple[str, str], dict[str, object]] = {}
-    for row in csv.DictReader(leads_csv.open(encoding="utf-8")):
+    for row in read_csv(leads_csv):
         key = (row["source"], row["external_id"])
         if key in leads:
             continue  # the same lead again
@@ -43,7 +43,7 @@ def _expected_leads(leads_csv: Path, actions_csv: Path, config: Path) -> list[Le
         }
     actions: dict[tuple[str, str], list[Action]] = defaultdict(list)
     owners: dict[tuple[str, str], list[OwnerSpan]] = defaultdict(list)
-    for seq, row in enumerate(csv.DictReader(actions_csv.open(encoding="utf-8")), start=1):
+    for seq, row in enumerate(read_csv(actions_csv), start=1):
         key = (row["source"], row["external_id"])
         word, _, channel = row["kind"].partition(":")
         kind = ActionKind(word)
