@@ -223,6 +223,8 @@ def parse_period(text: str, today: date) -> Period:
                 return Period(name, *bounds(match, today))
             except _InvalidError as err:
                 raise PeriodError(text.strip(), ACCEPTED_FORMS, str(err)) from None
+            except (ValueError, OverflowError):  # past year 9999 or before year 1
+                raise PeriodError(text.strip(), ACCEPTED_FORMS, "outside the calendar") from None
     raise PeriodError(text.strip(), ACCEPTED_FORMS)
 
 
