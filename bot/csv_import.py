@@ -127,6 +127,19 @@ def _parsed(
             yield line, row, validate(row)
 
 
+def _one_per_line(
+    bad: list[tuple[int, dict[str, str], RowError]],
+) -> Iterator[tuple[int, dict[str, str], RowError]]:
+    by_line: dict[int, tuple[int, dict[str, str], RowError]] = {}
+    for line, row, err in bad:
+        merged = err
+        if line in by_line:
+            first = by_line[line][2]
+            merged = RowError(line, first.column, f"{first.message}; {err.column}: {err.message}")
+        by_line[line] = (line, row, merged)
+    return iter(by_line.values())
+
+
 class _Importer(Generic[T]):
     def __init__(
         self,
@@ -236,14 +249,7 @@ class _Importer(Generic[T]):
                     self.result.added += added
                     self.result.already_present += present
                 if writer is not None:
-                    for line, cells, problem in _one_per_line(bad):
-                        writer.writerow(
-                            [
-                                line,
-                                *[cells.get(c, "") for c in self.columns],
-                                f"{problem.column}: {problem.message}",
-                            ]
-                        )
+                    writer.writerows(self._reject_rows(bad))
         finally:
             if rejects is not None:
                 rejects.close()
@@ -251,18 +257,13 @@ class _Importer(Generic[T]):
         self.result.imported = True
         return self.result
 
-
-def _one_per_line(
-    bad: list[tuple[int, dict[str, str], RowError]],
-) -> Iterator[tuple[int, dict[str, str], RowError]]:
-    by_line: dict[int, tuple[int, dict[str, str], RowError]] = {}
-    for line, row, err in bad:
-        merged = err
-        if line in by_line:
-            first = by_line[line][2]
-            merged = RowError(line, first.column, f"{first.message}; {err.column}: {err.message}")
-        by_line[line] = (line, row, merged)
-    return iter(by_line.values())
+    def _reject_rows(self, bad: list[tuple[int, dict[str, str], RowError]]) -> list[list[object]]:
+        """One row per bad line: its number, its cells as given, and every reason."""
+        out: list[list[object]] = []
+        for line, cells, problem in _one_per_line(bad):
+            given: list[str] = [cells.get(c, "") for c in self.columns]
+            out.append([line, *given, f"{problem.column}: {problem.message}"])
+        return out
 
 
 class LeadImporter(_Importer[LeadInput]):
