@@ -28,13 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from metrics.periods import parse_period
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.generate import Shape, write
 from bot.config import load_settings
 from bot.services import report
+from metrics.periods import parse_period
 from storage.engine import make_engine
 from storage.migrate import upgrade
 

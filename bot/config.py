@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
 import yaml
-from metrics.calendar import BusinessCalendar, Window, parse_weekly_hours
 
+from metrics.calendar import BusinessCalendar, Window, parse_weekly_hours
 from metrics.errors import CalendarError
 from metrics.model import RejectReason
 from metrics.sla import SlaPolicy

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from metrics.periods import Period, parse_period
 from sqlalchemy import Connection, Engine, select
 
 from bot.config import Settings
 from bot.fields import ActionInput, FieldError, LeadInput
+from metrics.periods import Period, parse_period
 from metrics.report import Report
 from metrics.sla import due_at
 from storage import reports

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from metrics.calendar import BusinessCalendar, parse_weekly_hours
 
+from metrics.calendar import BusinessCalendar, parse_weekly_hours
 from metrics.errors import MetricsError
 from metrics.sla import SlaPolicy, due_at
 
