@@ -170,14 +170,16 @@ def report(
         if team is not None and team_id is None:
             team_id = -1  # configured but never used: no leads, and no write on a read path
         cohort = reports.Cohort(start, end, as_of, team_id)
+        counts = reports.breakdown(conn, cohort)
+        per_rep, per_source = reports.named(conn, counts)
         return Report(
             period=period,
             timezone=tz,
             as_of=as_of,
             team=team.name if team else None,
-            totals=reports.total(conn, cohort),
-            by_rep=tuple(reports.by_rep(conn, cohort)),
-            by_source=tuple(reports.by_source(conn, cohort)),
+            totals=counts.totals,
+            by_rep=tuple(per_rep),
+            by_source=tuple(per_source),
         )
 
 

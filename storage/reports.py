@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -18,8 +18,10 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -27,7 +29,6 @@ from metrics.rates import Counts
 from storage.tables import Lead, LeadOwner, Rep, Team
 from storage.types import UtcTimestamp, least, seconds_between
 
-Grouping = Literal["total", "rep", "source"]
 L = Lead.__table__.c
 O = LeadOwner.__table__.c  # noqa: E741 (O for owners, beside L for leads)
 
@@ -102,16 +103,10 @@ def attributed_rep_expression(as_of: datetime) -> ColumnElement[Any]:
     return _attributed_rep(literal(as_of, UtcTimestamp()))
 
 
-def _per_lead(cohort: Cohort, grouping: Grouping) -> Select[Any]:
+def _per_lead(cohort: Cohort) -> Select[Any]:
+    """One row per lead of the cohort: who it is charged to, its source, its outcome."""
     as_of = literal(cohort.as_of, UtcTimestamp())
     outcome = _outcome(as_of)
-    key: ColumnElement[Any]
-    if grouping == "rep":
-        key = _attributed_rep(as_of)
-    elif grouping == "source":
-        key = L.source
-    else:
-        key = literal(None)
     actioned = outcome.in_(["on_time", "late"])
     conditions = [
         L.handed_off_at >= cohort.start,
@@ -121,87 +116,170 @@ def _per_lead(cohort: Cohort, grouping: Grouping) -> Select[Any]:
     if cohort.team_id is not None:
         conditions.append(L.team_id == cohort.team_id)
     return select(
-        key.label("key"),
+        _attributed_rep(as_of).label("rep"),
+        L.source.label("source"),
         outcome.label("outcome"),
         case((and_(actioned, L.first_action_kind == "rejected"), 1), else_=0).label("rejected"),
         case((actioned, seconds_between(L.first_action_at, L.handed_off_at))).label("secs"),
     ).where(*conditions)
 
 
-def counts(conn: Connection, cohort: Cohort, grouping: Grouping = "total") -> dict[Any, Counts]:
-    """Counts per group key (rep id, source, or None for the total)."""
-    per_lead = _per_lead(cohort, grouping).subquery("per_lead")
-    c = per_lead.c
+@dataclass(frozen=True)
+class Breakdown:
+    """A cohort's counts in total, per attributed rep (id; None: unassigned) and per source."""
 
+    totals: Counts
+    by_rep: dict[int | None, Counts]
+    by_source: dict[str, Counts]
+
+
+_FIELDS = ("handed_off", "excluded", "pending", "ignored", "on_time", "late", "rejected")
+TOTAL, REP, SOURCE = 0, 1, 2
+
+
+def _tally_columns(c: Any) -> list[ColumnElement[Any]]:
     def n(outcome: str) -> ColumnElement[Any]:
         return func.coalesce(func.sum(case((c.outcome == outcome, 1), else_=0)), 0)
 
-    tallies = select(
-        c.key,
-        func.count().label("handed_off"),
+    return [
+        func.count(),
         n("excluded"),
         n("pending"),
         n("ignored"),
         n("on_time"),
         n("late"),
         func.coalesce(func.sum(c.rejected), 0),
-    ).group_by(c.key)
-    # The median over actioned leads, with window functions both databases have:
-    # the middle row, or the mean of the two middle rows.
+    ]
+
+
+def _mid(rn: Any, n: Any) -> ColumnElement[bool]:
+    """The middle row of n, or either of the two middle rows."""
+    return or_(rn == (n + 1) // 2, rn == (n + 2) // 2)
+
+
+def _breakdown_postgresql(conn: Connection, cohort: Cohort) -> Breakdown:
+    """One scan: GROUPING SETS give the total, per rep and per source together, and
+    percentile_cont the median (interpolated: the mean of the two middle values)."""
+    c = _per_lead(cohort).subquery("per_lead").c
+    grouping = func.grouping(c.rep, c.source)  # 3: total, 1: per rep, 2: per source
+    stmt = select(
+        grouping,
+        c.rep,
+        c.source,
+        *_tally_columns(c),
+        func.percentile_cont(0.5).within_group(c.secs),
+    ).group_by(func.grouping_sets(literal_column("()"), c.rep, c.source))
+    sets: dict[int, dict[Any, Counts]] = {TOTAL: {}, REP: {}, SOURCE: {}}
+    which = {3: TOTAL, 1: REP, 2: SOURCE}
+    for g, rep, source, *numbers, median in conn.execute(stmt):
+        kind = which[g]
+        key = None if kind == TOTAL else rep if kind == REP else source
+        sets[kind][key] = _counts(numbers, None if median is None else float(median))
+    return Breakdown(sets[TOTAL].get(None, Counts()), sets[REP], sets[SOURCE])
+
+
+def _breakdown_sqlite(conn: Connection, cohort: Cohort) -> Breakdown:
+    """Two scans: counts per (rep, source), added up here (they are additive); then the
+    three medians from one materialised, ranked set of actioned leads."""
+    c = _per_lead(cohort).subquery("per_lead").c
+    stmt = select(c.rep, c.source, *_tally_columns(c)).group_by(c.rep, c.source)
+    total: list[int] = [0] * len(_FIELDS)
+    reps: dict[Any, list[int]] = {}
+    sources: dict[Any, list[int]] = {}
+    for rep, source, *numbers in conn.execute(stmt):
+        for bucket in (
+            total,
+            reps.setdefault(rep, [0] * len(_FIELDS)),
+            sources.setdefault(source, [0] * len(_FIELDS)),
+        ):
+            for i, value in enumerate(numbers):
+                bucket[i] += int(value)
+    medians = _medians_sqlite(conn, cohort)
+    return Breakdown(
+        _counts(total, medians[TOTAL].get(None)) if total[0] else Counts(),
+        {k: _counts(v, medians[REP].get(k)) for k, v in reps.items()},
+        {k: _counts(v, medians[SOURCE].get(k)) for k, v in sources.items()},
+    )
+
+
+def _medians_sqlite(conn: Connection, cohort: Cohort) -> dict[int, dict[Any, float]]:
+    per = _per_lead(cohort).cte("actioned").prefix_with("MATERIALIZED")
+    a = per.c
     ranked = (
         select(
-            c.key,
-            c.secs,
-            func.row_number().over(partition_by=c.key, order_by=c.secs).label("rn"),
-            func.count().over(partition_by=c.key).label("n"),
+            a.rep,
+            a.source,
+            a.secs,
+            func.row_number().over(order_by=a.secs).label("rn_t"),
+            func.count().over().label("n_t"),
+            func.row_number().over(partition_by=a.rep, order_by=a.secs).label("rn_r"),
+            func.count().over(partition_by=a.rep).label("n_r"),
+            func.row_number().over(partition_by=a.source, order_by=a.secs).label("rn_s"),
+            func.count().over(partition_by=a.source).label("n_s"),
         )
-        .where(c.secs.is_not(None))
-        .subquery("ranked")
+        .where(a.secs.is_not(None))
+        .cte("ranked")
+        .prefix_with("MATERIALIZED")
     )
     r = ranked.c
-    medians = (
-        select(r.key, func.avg(r.secs))
-        .where(or_(r.rn == (r.n + 1) // 2, r.rn == (r.n + 2) // 2))
-        .group_by(r.key)
+    stmt = union_all(
+        select(literal(TOTAL), literal(None), func.avg(r.secs)).where(_mid(r.rn_t, r.n_t)),
+        select(literal(REP), r.rep, func.avg(r.secs)).where(_mid(r.rn_r, r.n_r)).group_by(r.rep),
+        select(literal(SOURCE), r.source, func.avg(r.secs))
+        .where(_mid(r.rn_s, r.n_s))
+        .group_by(r.source),
     )
-    median_of = {key: float(m) for key, m in conn.execute(medians)}
-    result = {}
-    for key, handed, excluded, pending, ignored, on_time, late, rejected in conn.execute(tallies):
-        result[key] = Counts(
-            handed_off=int(handed),
-            excluded=int(excluded),
-            pending=int(pending),
-            ignored=int(ignored),
-            on_time=int(on_time),
-            late=int(late),
-            rejected=int(rejected),
-            median_first_action_seconds=median_of.get(key),
-        )
-    return result
+    out: dict[int, dict[Any, float]] = {TOTAL: {}, REP: {}, SOURCE: {}}
+    for kind, key, median in conn.execute(stmt):
+        if median is not None:
+            out[kind][key] = float(median)
+    return out
+
+
+def _counts(numbers: list[Any], median: float | None) -> Counts:
+    values = dict(zip(_FIELDS, (int(v) for v in numbers), strict=True))
+    return Counts(**values, median_first_action_seconds=median)
+
+
+def breakdown(conn: Connection, cohort: Cohort) -> Breakdown:
+    if conn.dialect.name == "postgresql":
+        return _breakdown_postgresql(conn, cohort)
+    return _breakdown_sqlite(conn, cohort)
 
 
 def total(conn: Connection, cohort: Cohort) -> Counts:
-    return counts(conn, cohort).get(None, Counts())
+    return breakdown(conn, cohort).totals
+
+
+def rep_emails(conn: Connection, ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    reps = Rep.__table__.c
+    found = conn.execute(select(reps.id, reps.email).where(reps.id.in_(wanted)))
+    return {id_: email for id_, email in found}  # noqa: C416 (a Result is not a mapping)
+
+
+def named(
+    conn: Connection, result: Breakdown
+) -> tuple[list[tuple[str | None, Counts]], list[tuple[str, Counts]]]:
+    """Per rep by email (sorted; unassigned last) and per source (sorted)."""
+    emails = rep_emails(conn, result.by_rep)
+    reps: list[tuple[str | None, Counts]] = sorted(
+        ((emails[k], v) for k, v in result.by_rep.items() if k is not None),
+        key=lambda kv: str(kv[0]),
+    )
+    if None in result.by_rep:
+        reps.append((None, result.by_rep[None]))
+    return reps, sorted(result.by_source.items())
 
 
 def by_rep(conn: Connection, cohort: Cohort) -> list[tuple[str | None, Counts]]:
-    """Counts per attributed rep, by email; unassigned leads under None, listed last."""
-    grouped = counts(conn, cohort, "rep")
-    ids = [k for k in grouped if k is not None]
-    reps = Rep.__table__.c
-    found: Iterable[Any] = (
-        conn.execute(select(reps.id, reps.email).where(reps.id.in_(ids))) if ids else []
-    )
-    emails = {id_: email for id_, email in found}  # noqa: C416 (a Result is not a mapping)
-    rows = [(emails[k], v) for k, v in grouped.items() if k is not None]
-    rows.sort(key=lambda kv: kv[0])
-    if None in grouped:
-        rows.append((None, grouped[None]))
-    return [(email, v) for email, v in rows]
+    return named(conn, breakdown(conn, cohort))[0]
 
 
 def by_source(conn: Connection, cohort: Cohort) -> list[tuple[str, Counts]]:
-    return sorted(counts(conn, cohort, "source").items())
+    return named(conn, breakdown(conn, cohort))[1]
 
 
 def team_id(conn: Connection, name: str) -> int | None:
