@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -40,6 +40,7 @@ from storage.migrate import upgrade
 
 AS_OF = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 PERIOD = "last-month"
+T = TypeVar("T")
 
 FLOOR_SQL = """
 SELECT count(*),
@@ -59,8 +60,8 @@ FROM leads WHERE handed_off_at >= :s AND handed_off_at < :e AND handed_off_at <=
 """
 
 
-def _median_seconds(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    times, result = [], None
+def _median_seconds(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
+    times = []
     for _ in range(repeat):
         start = time.perf_counter()
         result = fn()
@@ -153,13 +154,23 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
         t_report, result = _median_seconds(lambda: report(engine, settings, PERIOD, AS_OF), repeat)
         binds = _bind_times(engine, start, end)
 
-        def floor() -> object:
+        def floor() -> tuple[int, ...]:
             with engine.connect() as conn:
-                return conn.execute(text(FLOOR_SQL), binds).one()
+                return tuple(int(v or 0) for v in conn.execute(text(FLOOR_SQL), binds).one())
 
         t_floor, floor_row = _median_seconds(floor, repeat)
-        totals = result.totals  # type: ignore[attr-defined]
-        assert tuple(floor_row)[:2] == (totals.handed_off, totals.excluded), "floor disagrees"  # type: ignore[arg-type]
+        totals = result.totals
+        expected = (
+            totals.handed_off,
+            totals.excluded,
+            totals.on_time,
+            totals.late,
+            totals.pending,
+            totals.ignored,
+            totals.rejected,
+        )
+        if floor_row != expected:
+            raise SystemExit(f"floor disagrees with the report: {floor_row} != {expected}")
         engine.dispose()
         return {
             "backend": backend,
