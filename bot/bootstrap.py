@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+
+from bot.clock import Clock
 from bot.config import Settings
+from bot.http.metrics import Metrics
+from bot.http.server import Server
+from bot.http.webhooks import HandoffDoor
+from bot.outbox import Deliverer, OutboxWorker
+from bot.slack.app import SlackContext, build_app
+from bot.slack.messenger import SlackMessenger, make_client
+from bot.slack.people import Directory
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision
+
+log = logging.getLogger("ignorerate")
 
 
 class DatabaseNotReadyError(RuntimeError):
@@ -24,3 +40,86 @@ def engine_for(settings: Settings, *, require_current_schema: bool = True) -> En
                 f"the database {state}; run `ignorerate db upgrade` (head is {head})"
             )
     return engine
+
+
+@dataclass
+class Service:
+    """Everything `ignorerate serve` runs, built from Settings and the environment."""
+
+    app: Starlette
+    engine: Engine
+    metrics: Metrics
+    slack_mode: str  # "http", "socket" or "off"
+    worker: OutboxWorker | None = None
+    socket: SocketModeHandler | None = None
+
+    def start(self) -> None:
+        if self.worker is not None:
+            self.worker.start()
+            self.worker.wake()  # whatever was left pending by the last run
+        if self.socket is not None:
+            self.socket.connect()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+
+    def stop(self) -> None:
+        if self.socket is not None:
+            self.socket.close()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+        if self.worker is not None:
+            self.worker.stop()
+        self.engine.dispose()
+
+
+def build_service(
+    settings: Settings, env: Mapping[str, str], clock: Clock, outbox_interval: float = 5.0
+) -> Service:
+    engine = engine_for(settings)
+    metrics = Metrics()
+    token = env.get("SLACK_BOT_TOKEN")
+    signing_secret = env.get("SLACK_SIGNING_SECRET")
+    app_token = env.get("SLACK_APP_TOKEN")
+    door = HandoffDoor(engine, settings, env.get("IGNORERATE_WEBHOOK_SECRET"), clock, metrics)
+    if not token or not (signing_secret or app_token):
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_BOT_TOKEN", token),
+                ("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN", signing_secret or app_token),
+            )
+            if not value
+        ]
+        log.warning(
+            "Slack is off: %s not set. Serving the handoff webhook only; lead cards wait "
+            "in the outbox until Slack is configured.",
+            " and ".join(missing),
+        )
+        server = Server(engine, metrics, door, None)
+        return Service(server.app(), engine, metrics, "off")
+    messenger = SlackMessenger(make_client(token, env.get("SLACK_API_URL")))
+    directory = Directory(engine, messenger, clock)
+    deliverer = Deliverer(
+        engine,
+        settings,
+        messenger,
+        directory,
+        clock=clock,
+        on_result=lambda status: metrics.outbox.labels(status).inc(),
+    )
+    worker = OutboxWorker(deliverer, outbox_interval)
+    ctx = SlackContext(engine, settings, messenger, directory, clock, metrics, worker.wake)
+    door.directory = directory
+    door.wake_outbox = worker.wake
+    socket_mode = bool(app_token)
+    bolt = build_app(
+        ctx,
+        signing_secret or "",
+        request_verification_enabled=not socket_mode,
+    )
+    server = Server(engine, metrics, door, None if socket_mode else bolt)
+    socket = None
+    if socket_mode:
+        socket = SocketModeHandler(bolt, app_token)
+        log.info("Slack is on, over Socket Mode")
+    else:
+        log.info("Slack is on, over HTTP at POST /slack/events")
+    return Service(
+        server.app(), engine, metrics, "socket" if socket_mode else "http", worker, socket
+    )

@@ -272,3 +272,38 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=int)
+@click.option("--log-level", default="info", show_default=True)
+@click.pass_obj
+def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
+    """Run the bot: Slack at POST /slack/events (or Socket Mode when SLACK_APP_TOKEN is
+    set), the handoff webhook at POST /hooks/handoff, GET /healthz and GET /metrics.
+
+    Secrets come from the environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
+    SLACK_APP_TOKEN, IGNORERATE_WEBHOOK_SECRET. SLACK_API_URL overrides the Web API URL.
+    Without Slack credentials it still serves the webhook, and says so.
+    """
+    import logging
+    import os
+
+    import uvicorn
+
+    from bot.bootstrap import build_service
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = obj.settings()
+    try:
+        service = build_service(settings, os.environ, obj.clock)
+    except DatabaseNotReadyError as err:
+        fail(str(err))
+    service.start()
+    try:
+        uvicorn.run(service.app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        service.stop()

@@ -8,6 +8,7 @@ Secrets never live in the file; they are read from the environment where used.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -69,6 +70,29 @@ class TeamHolidays:
 
 
 @dataclass(frozen=True)
+class HandoffChannel:
+    """A Slack channel where other apps announce handoffs. Messages carrying metadata of
+    type `lead_handoff` are always read; plain text only when `pattern` is set (a regular
+    expression with named groups: external_id, handed_off_at, owner_email, name, ...)."""
+
+    channel: str
+    source: str
+    pattern: re.Pattern[str] | None = None
+
+
+PATTERN_GROUPS = (
+    "source",
+    "external_id",
+    "handed_off_at",
+    "owner_email",
+    "name",
+    "company",
+    "email",
+    "campaign",
+)
+
+
+@dataclass(frozen=True)
 class TeamConfig:
     name: str
     timezone: ZoneInfo
@@ -78,6 +102,8 @@ class TeamConfig:
     slack_channel: str | None = None
     managers: tuple[str, ...] = ()
     reps: tuple[str, ...] = ()
+    handoff_channels: tuple[HandoffChannel, ...] = ()
+    post_to_channel: bool = False  # lead cards also go to the team channel
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
@@ -104,6 +130,16 @@ class Settings:
 
     def team(self, name: str) -> TeamConfig | None:
         return self._by_name.get(name)
+
+    def team_of_channel(self, channel: str | None) -> TeamConfig | None:
+        return next((t for t in self.teams if channel and t.slack_channel == channel), None)
+
+    def handoff_channel(self, channel: str | None) -> tuple[TeamConfig, HandoffChannel] | None:
+        for team in self.teams:
+            for entry in team.handoff_channels:
+                if entry.channel == channel:
+                    return team, entry
+        return None
 
     def reason(self, code: str) -> RejectReason | None:
         wanted = normalise_code(code)
@@ -190,6 +226,8 @@ TEAM_KEYS = (
     "slack_channel",
     "managers",
     "reps",
+    "handoff_channels",
+    "post_to_channel",
 )
 
 
@@ -279,7 +317,44 @@ def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo) -> TeamConfig:
         slack_channel=r.text(channel, f"{key}.slack_channel") if channel is not None else None,
         managers=r.emails(t.get("managers"), f"{key}.managers"),
         reps=r.emails(t.get("reps"), f"{key}.reps"),
+        handoff_channels=_handoff_channels(r, t.get("handoff_channels"), f"{key}.handoff_channels"),
+        post_to_channel=r.boolean(t.get("post_to_channel", False), f"{key}.post_to_channel"),
     )
+
+
+def _handoff_channels(r: _Reader, raw: Any, key: str) -> tuple[HandoffChannel, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        r.fail(key, f"expected a list of {{channel, source, pattern}}, got {_show(raw)}")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"{key}[{i}]"
+        entry = r.mapping(item, where, ("channel", "source", "pattern"))
+        pattern = None
+        if entry.get("pattern") is not None:
+            text = r.text(entry["pattern"], f"{where}.pattern")
+            try:
+                pattern = re.compile(text)
+            except re.error as err:
+                r.fail(f"{where}.pattern", f"not a valid regular expression: {err}")
+            unknown = set(pattern.groupindex) - set(PATTERN_GROUPS)
+            if unknown:
+                r.fail(
+                    f"{where}.pattern",
+                    f"unknown group {', '.join(sorted(unknown))}; "
+                    f"named groups may be {', '.join(PATTERN_GROUPS)}",
+                )
+            if "external_id" not in pattern.groupindex:
+                r.fail(f"{where}.pattern", "needs a named group (?P<external_id>...)")
+        out.append(
+            HandoffChannel(
+                channel=r.text(entry.get("channel"), f"{where}.channel"),
+                source=r.text(entry.get("source", "slack"), f"{where}.source"),
+                pattern=pattern,
+            )
+        )
+    return tuple(out)
 
 
 def _reasons(r: _Reader, raw: Any) -> tuple[RejectReason, ...]:

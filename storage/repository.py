@@ -52,6 +52,7 @@ class NewAction:
     excludes: bool = False
     actor_email: str | None = None
     new_owner_email: str | None = None
+    until: datetime | None = None
 
     @property
     def is_exclusion(self) -> bool:
@@ -204,6 +205,7 @@ def add_actions(conn: Connection, actions: Sequence[NewAction], now: datetime) -
             "new_owner_id": reps.get(a.new_owner_email or ""),
             "via": a.via,
             "idempotency_key": a.idempotency_key,
+            "until": a.until,
             "recorded_at": now,
         }
         for a in unique.values()

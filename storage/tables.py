@@ -63,6 +63,7 @@ class Rep(Base):
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     slack_dm_channel: Mapped[str | None] = mapped_column(String(32))
     away: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # from Slack's profile
     created_at: Mapped[datetime]
 
 
@@ -127,6 +128,7 @@ class Action(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"))
     new_owner_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"))
     via: Mapped[str] = mapped_column(String(20))  # csv, slack, teams, webhook, cli
+    until: Mapped[datetime | None]  # snoozed: reminders wait until then (the SLA does not)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     recorded_at: Mapped[datetime]
 

@@ -1,0 +1,190 @@
+"""`POST /hooks/handoff`: leads from a CRM or marketing tool, signed like Slack signs.
+
+    X-Ignorerate-Timestamp: 1764000000
+    X-Ignorerate-Signature: v0=hex(HMAC-SHA256(secret, "v0:{timestamp}:{body}"))
+
+The check is slack_sdk's `SignatureVerifier` (constant-time compare, 5-minute window),
+given our headers and our clock. Bodies: one lead object, or {"leads": [...]} of at
+most 500; fields as the leads CSV, plus an optional `owner_slack_id`. See
+docs/openapi.yml.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from slack_sdk.signature import Clock as SignatureClock
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.fields import LEAD_COLUMNS, FieldError, LeadInput, validate_lead
+from bot.http.metrics import Metrics
+from bot.leads import receive_handoffs
+from bot.slack.people import Directory
+
+MAX_BODY = 1024 * 1024
+MAX_LEADS = 500
+TIMESTAMP_HEADER = "x-ignorerate-timestamp"
+SIGNATURE_HEADER = "x-ignorerate-signature"
+FIELDS = (*LEAD_COLUMNS, "owner_slack_id")
+
+
+class _ClockAdapter(SignatureClock):
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def now(self) -> float:
+        return self.clock.now().timestamp()
+
+
+@dataclass
+class HandoffDoor:
+    engine: Engine
+    settings: Settings
+    secret: str | None
+    clock: Clock
+    metrics: Metrics
+    directory: Directory | None = None
+    wake_outbox: Callable[[], None] = lambda: None
+
+    def _refuse(self, status: int, reason: str, message: str) -> JSONResponse:
+        self.metrics.rejected_requests.labels("webhook", reason).inc()
+        return JSONResponse({"error": message}, status_code=status)
+
+    async def handle(self, request: Request) -> Response:  # noqa: PLR0911 (one answer per refusal)
+        if not self.secret:
+            return self._refuse(
+                503, "disabled", "the handoff webhook is off: IGNORERATE_WEBHOOK_SECRET is not set"
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+            return self._refuse(413, "too_large", f"body is over {MAX_BODY} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return self._refuse(413, "too_large", f"body is over {MAX_BODY} bytes")
+        verifier = SignatureVerifier(self.secret, clock=_ClockAdapter(self.clock))
+        timestamp = request.headers.get(TIMESTAMP_HEADER, "")
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if (
+            not timestamp
+            or not signature
+            or not verifier.is_valid(bytes(body), timestamp, signature)
+        ):
+            return self._refuse(
+                401,
+                "bad_signature",
+                "missing, bad or stale signature: sign v0:{timestamp}:{body} with HMAC-SHA256 "
+                f"and send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} (5-minute window)",
+            )
+        try:
+            data = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            return self._refuse(400, "not_json", f"body is not JSON: {err}")
+        items, problem = _items(data)
+        if problem:
+            return self._refuse(400, "bad_shape", problem)
+        return await run_in_threadpool(self._receive, items)
+
+    def _receive(self, items: list[Any]) -> Response:
+        good: list[tuple[int, LeadInput]] = []
+        refused: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            lead, errors = self._read(item)
+            if lead is None:
+                refused.append(
+                    {
+                        "index": index,
+                        "external_id": item.get("external_id")
+                        if isinstance(item, Mapping)
+                        else None,
+                        "errors": [{"field": e.field, "message": e.message} for e in errors],
+                    }
+                )
+            else:
+                good.append((index, lead))
+        accepted: list[dict[str, Any]] = []
+        if good:
+            result = receive_handoffs(
+                self.engine, self.settings, [lead for _, lead in good], self.clock.now()
+            )
+            for index, lead in good:
+                lead_id = result.ids[lead.key]
+                accepted.append(
+                    {
+                        "index": index,
+                        "source": lead.source,
+                        "external_id": lead.external_id,
+                        "id": lead_id,
+                        "new": lead_id in result.new,
+                    }
+                )
+            new = sum(1 for a in accepted if a["new"])
+            self.metrics.handoffs.labels("webhook", "new").inc(new)
+            self.metrics.handoffs.labels("webhook", "known").inc(len(accepted) - new)
+            self.wake_outbox()
+        self.metrics.handoffs.labels("webhook", "refused").inc(len(refused))
+        if refused:
+            return JSONResponse(
+                {
+                    "error": f"{len(refused)} of {len(items)} leads refused; the others were "
+                    "stored",
+                    "accepted": accepted,
+                    "refused": refused,
+                },
+                status_code=400,
+            )
+        return JSONResponse({"accepted": accepted, "refused": []}, status_code=202)
+
+    def _read(self, item: Any) -> tuple[LeadInput | None, list[FieldError]]:
+        if not isinstance(item, Mapping):
+            return None, [FieldError("lead", "expected an object of lead fields")]
+        errors = [
+            FieldError(str(k), f"unknown field; known fields: {', '.join(FIELDS)}")
+            for k in item
+            if k not in FIELDS
+        ]
+        errors += [
+            FieldError(str(k), "expected a string or a number")
+            for k, v in item.items()
+            if k in FIELDS
+            and (isinstance(v, bool) or not (v is None or isinstance(v, str | int | float)))
+        ]
+        if errors:
+            return None, errors
+        result = validate_lead(item, self.settings.team_names)
+        if isinstance(result, list):
+            return None, result
+        slack_id = item.get("owner_slack_id")
+        if slack_id and not result.owner_email and self.directory is not None:
+            try:
+                person = self.directory.by_slack_id(str(slack_id))
+            except Exception:
+                person = None
+            if person is not None:
+                result = replace(result, owner_email=person.email)
+        return result, []
+
+
+def _items(data: Any) -> tuple[list[Any], str | None]:
+    if isinstance(data, Mapping) and "leads" in data:
+        leads = data["leads"]
+        if not isinstance(leads, list):
+            return [], '"leads" must be a list of lead objects'
+        if not leads:
+            return [], '"leads" is empty'
+        if len(leads) > MAX_LEADS:
+            return [], f'"leads" has {len(leads)} items; at most {MAX_LEADS} a request'
+        return leads, None
+    if isinstance(data, Mapping):
+        return [data], None
+    return [], 'expected one lead object or {"leads": [...]}'

@@ -1,0 +1,242 @@
+"""Use cases of the live bot: a handoff arrives, a person acts on a lead.
+
+Every door (webhook, Slack channel message, Slack click, Teams link) calls these, so the
+same thing done twice, or from two places, is recorded once and decided the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Connection, Engine, select
+
+from bot.config import Settings, TeamConfig
+from bot.fields import LeadInput
+from bot.services import ingest_leads
+from metrics.model import ActionKind, ContactChannel
+from storage import leads as store
+from storage import repository as repo
+from storage.tables import Action, OutboxMessage
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MANAGER = "manager"
+    TEAMMATE = "teammate"
+
+
+def role_of(settings: Settings, team: TeamConfig, owner: str | None, actor: str) -> Role | None:
+    """What the actor is to this lead; None: a stranger, who may not act on it."""
+    actor = actor.lower()
+    if owner is not None and owner.lower() == actor:
+        return Role.OWNER
+    if actor in settings.admins:
+        return Role.ADMIN
+    if actor in team.managers:
+        return Role.MANAGER
+    if actor in team.reps:
+        return Role.TEAMMATE
+    return None
+
+
+# ---------------------------------------------------------------- handoffs
+
+
+@dataclass(frozen=True)
+class HandoffResult:
+    ids: dict[tuple[str, str], int]  # every lead of the request, new or known
+    new: frozenset[int]
+
+
+def card_keys(team: TeamConfig, lead: LeadInput) -> list[tuple[str, dict[str, object]]]:
+    """The cards a new lead sends: to its owner (who may turn out to be unknown in Slack;
+    then it goes to the team channel as unassigned), and to the team channel if asked."""
+    cards: list[tuple[str, dict[str, object]]] = []
+    if lead.owner_email:
+        cards.append(("owner", {"to": "owner"}))
+    elif team.slack_channel:
+        cards.append(("channel", {"to": "channel"}))
+    if team.post_to_channel and team.slack_channel and lead.owner_email:
+        cards.append(("channel", {"to": "channel"}))
+    return cards
+
+
+def receive_handoffs(
+    engine: Engine, settings: Settings, leads: Sequence[LeadInput], now: datetime
+) -> HandoffResult:
+    """Records the leads and, in the same transaction, the cards they send: a lead is
+    never stored without its card queued, nor a card queued for a lead not stored."""
+    with engine.begin() as conn:
+        created = ingest_leads(conn, settings, leads, now)
+        known = repo.find_leads(conn, (lead.key for lead in leads))
+        for lead in leads:
+            lead_id = created.get(lead.key)
+            if lead_id is None:
+                continue
+            team = settings.team(lead.team)
+            assert team is not None  # ingest_leads refused unknown teams
+            for suffix, payload in card_keys(team, lead):
+                enqueue(
+                    conn,
+                    f"card:{lead_id}:{suffix}",
+                    {"kind": "lead_card", "lead_id": lead_id, **payload},
+                    now,
+                )
+        return HandoffResult({k: ref.id for k, ref in known.items()}, frozenset(created.values()))
+
+
+def enqueue(
+    conn: Connection, key: str, payload: Mapping[str, object], now: datetime, target: str = ""
+) -> bool:
+    """Queues a message for delivery; a key already queued is the same message."""
+    table = OutboxMessage.__table__
+    stmt = repo._insert(conn, table).on_conflict_do_nothing(index_elements=["key"])  # type: ignore[arg-type]
+    result = conn.execute(
+        stmt,
+        {
+            "key": key,
+            "platform": "slack",
+            "target": target,
+            "payload": json.dumps(payload, ensure_ascii=False),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+    )
+    return result.rowcount == 1
+
+
+# ---------------------------------------------------------------- clicks
+
+
+class Result(StrEnum):
+    RECORDED = "recorded"
+    REPEATED = "repeated"  # the same click delivered twice
+    FORBIDDEN = "forbidden"
+    ALREADY_ACTIONED = "already_actioned"
+    ALREADY_EXCLUDED = "already_excluded"
+    NO_SUCH_LEAD = "no_such_lead"
+    BAD_REQUEST = "bad_request"
+
+
+@dataclass(frozen=True)
+class Click:
+    """One person's action on one lead, from any door."""
+
+    lead_id: int
+    actor_email: str
+    kind: ActionKind
+    at: datetime
+    key: str  # idempotency: the same click delivered twice has the same key
+    via: str
+    channel: ContactChannel | None = None
+    reason: str | None = None
+    new_owner_email: str | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ClickOutcome:
+    result: Result
+    lead: store.LeadView | None = None
+    role: Role | None = None
+    took_over: bool = False
+    detail: str = ""
+
+
+def act(engine: Engine, settings: Settings, click: Click, now: datetime) -> ClickOutcome:
+    """Decides and records a click in one transaction. Of two people clicking at once,
+    one records the first action and the other is told who did."""
+    with engine.begin() as conn:
+        lead = store.lead_view(conn, click.lead_id)
+        if lead is None:
+            return ClickOutcome(Result.NO_SUCH_LEAD)
+        team = settings.team(lead.team)
+        if team is None:
+            return ClickOutcome(Result.FORBIDDEN, lead, detail="team no longer configured")
+        role = role_of(settings, team, lead.owner.email if lead.owner else None, click.actor_email)
+        if role is None:
+            return ClickOutcome(Result.FORBIDDEN, lead)
+        done = conn.execute(
+            select(Action.__table__.c.id).where(Action.__table__.c.idempotency_key == click.key)
+        ).first()
+        if done is not None:
+            return ClickOutcome(Result.REPEATED, lead, role)
+        actions, refusal, took_over = _plan(conn, settings, lead, role, click)
+        if refusal is not None:
+            return ClickOutcome(refusal, store.lead_view(conn, lead.id) or lead, role)
+        repo.add_actions(conn, actions, now)
+        if click.kind is ActionKind.SNOOZED and click.until is not None:
+            store.set_snooze(conn, lead.id, click.until)
+        return ClickOutcome(Result.RECORDED, store.lead_view(conn, lead.id), role, took_over)
+
+
+def _plan(  # noqa: PLR0911 (one early answer per rule, in the order they apply)
+    conn: Connection,
+    settings: Settings,
+    lead: store.LeadView,
+    role: Role,
+    click: Click,
+) -> tuple[list[repo.NewAction], Result | None, bool]:
+    reason = settings.reason(click.reason) if click.reason else None
+    excludes = bool(reason and reason.excludes) or click.kind is ActionKind.EXCLUDED
+    if click.kind is ActionKind.REJECTED and reason is None:
+        return [], Result.BAD_REQUEST, False
+    if lead.excluded_at is not None:
+        return [], Result.ALREADY_EXCLUDED, False
+    took_over = False
+    actions: list[repo.NewAction] = []
+    qualifying = click.kind is ActionKind.CONTACTED or (
+        click.kind is ActionKind.REJECTED and not excludes
+    )
+    if qualifying:
+        kind = click.kind.value
+        channel = click.channel.value if click.channel else None
+        if not store.claim_first_action(conn, lead.id, click.at, kind, channel):
+            return [], Result.ALREADY_ACTIONED, False
+        if role is Role.TEAMMATE:
+            # taking a lead over: it becomes the teammate's, on the record, then the action
+            took_over = True
+            actions.append(
+                repo.NewAction(
+                    lead_id=lead.id,
+                    at=click.at,
+                    kind=ActionKind.REASSIGNED,
+                    idempotency_key=f"{click.key}:takeover",
+                    via=click.via,
+                    actor_email=click.actor_email,
+                    new_owner_email=click.actor_email,
+                )
+            )
+    elif excludes:
+        if not store.claim_exclusion(conn, lead.id, click.at):
+            return [], Result.ALREADY_EXCLUDED, False
+    elif click.kind is ActionKind.REASSIGNED and not click.new_owner_email:
+        return [], Result.BAD_REQUEST, False
+    elif click.kind is ActionKind.SNOOZED:
+        if click.until is None:
+            return [], Result.BAD_REQUEST, False
+        if lead.first_action_at is not None:
+            return [], Result.ALREADY_ACTIONED, False
+    actions.append(
+        repo.NewAction(
+            lead_id=lead.id,
+            at=click.at,
+            kind=click.kind,
+            idempotency_key=click.key,
+            via=click.via,
+            channel=click.channel.value if click.channel else None,
+            reason=reason.code if reason else click.reason,
+            excludes=excludes and click.kind is ActionKind.REJECTED,
+            actor_email=click.actor_email,
+            new_owner_email=click.new_owner_email,
+            until=click.until,
+        )
+    )
+    return actions, None, took_over

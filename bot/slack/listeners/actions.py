@@ -1,0 +1,168 @@
+"""Buttons on lead cards: contacted (five ways), take it, reject (a modal), snooze,
+reassign. Each click becomes one `bot.leads.act` call; the card then updates in place."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.i18n import t
+from bot.leads import Click, ClickOutcome, Result, act, role_of
+from bot.slack import blocks
+from bot.slack.app import SlackContext
+from metrics.model import ActionKind, ContactChannel
+from storage import leads as store
+
+CONTACTED = re.compile(r"^lead\.contacted\.(call|email|meeting|message|other)$")
+
+
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, message ts) of the message clicked; (None, None) on the Home tab."""
+    container = body.get("container") or {}
+    if container.get("type") == "message":
+        return container.get("channel_id"), container.get("message_ts")
+    return None, None
+
+
+def _key(body: dict[str, Any], action: dict[str, Any]) -> str:
+    return f"slack:{body['user']['id']}:{action['action_id']}:{action.get('action_ts', '')}"
+
+
+def perform(
+    ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], lead_id: int, **what: Any
+) -> ClickOutcome | None:
+    """Records one click and answers the person; None if we could not tell who they are."""
+    user_id = body["user"]["id"]
+    channel, ts = _where(body)
+    person = ctx.directory.by_slack_id(user_id)
+    kind: ActionKind = what.pop("kind")
+    if person is None:
+        if channel:
+            ctx.messenger.ephemeral(channel, user_id, t(ctx.locale, "click.unknown_user"))
+        return None
+    now = ctx.clock.now()
+    outcome = act(
+        ctx.engine,
+        ctx.settings,
+        Click(
+            lead_id=lead_id,
+            actor_email=person.email,
+            kind=kind,
+            at=now,
+            key=_key(body, action),
+            via="slack",
+            **what,
+        ),
+        now,
+    )
+    ctx.metrics.clicks.labels(kind.value, outcome.result.value).inc()
+    if outcome.result in (Result.RECORDED, Result.REPEATED):
+        ctx.refresh_cards(lead_id, (channel, ts) if channel and ts else None)
+        if channel is None:
+            from bot.slack.listeners.events import publish_home
+
+            publish_home(ctx, user_id)
+        return outcome
+    message = ctx.explain(outcome)
+    if message and channel:
+        ctx.messenger.ephemeral(channel, user_id, message)
+    if outcome.result is Result.ALREADY_ACTIONED:
+        ctx.refresh_cards(lead_id, (channel, ts) if channel and ts else None)
+    return outcome
+
+
+def register(app: App, ctx: SlackContext) -> None:
+    @app.action(CONTACTED)
+    def contacted(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        how = ContactChannel(action["action_id"].rsplit(".", 1)[1])
+        outcome = perform(
+            ctx, body, action, int(action["value"]), kind=ActionKind.CONTACTED, channel=how
+        )
+        if outcome is not None and outcome.took_over and outcome.lead is not None:
+            channel, _ = _where(body)
+            if channel:
+                ctx.messenger.ephemeral(
+                    channel,
+                    body["user"]["id"],
+                    t(ctx.locale, "click.took_over"),
+                )
+
+    @app.action("lead.take")
+    def take(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        person = ctx.directory.by_slack_id(body["user"]["id"])
+        perform(
+            ctx,
+            body,
+            action,
+            int(action["value"]),
+            kind=ActionKind.REASSIGNED,
+            new_owner_email=person.email if person else None,
+        )
+
+    @app.action("lead.snooze")
+    def snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        lead_text, _, minutes = action["selected_option"]["value"].partition(":")
+        until = ctx.clock.now() + timedelta(minutes=int(minutes))
+        outcome = perform(ctx, body, action, int(lead_text), kind=ActionKind.SNOOZED, until=until)
+        channel, _ = _where(body)
+        if outcome is not None and outcome.result is Result.RECORDED and outcome.lead and channel:
+            tz = ctx.tz_of(outcome.lead.owner, outcome.lead.team)
+            ctx.messenger.ephemeral(
+                channel,
+                body["user"]["id"],
+                t(
+                    ctx.locale,
+                    "click.snoozed",
+                    until=blocks.when(until, tz),
+                    due=blocks.when(outcome.lead.due_at, tz),
+                ),
+            )
+
+    @app.action("lead.reassign")
+    def reassign(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        lead_id = int(action["block_id"].split(":")[1])
+        new_owner = ctx.directory.by_slack_id(action["selected_user"])
+        if new_owner is None:
+            channel, _ = _where(body)
+            if channel:
+                ctx.messenger.ephemeral(
+                    channel, body["user"]["id"], t(ctx.locale, "click.reassign_unknown")
+                )
+            return
+        perform(
+            ctx, body, action, lead_id, kind=ActionKind.REASSIGNED, new_owner_email=new_owner.email
+        )
+
+    @app.action("lead.reject")
+    def reject(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        lead_id = int(action["value"])
+        user_id = body["user"]["id"]
+        channel, ts = _where(body)
+        person = ctx.directory.by_slack_id(user_id)
+        with ctx.engine.connect() as conn:
+            lead = store.lead_view(conn, lead_id)
+        team = ctx.settings.team(lead.team) if lead else None
+        allowed = (
+            person is not None
+            and lead is not None
+            and team is not None
+            and role_of(ctx.settings, team, lead.owner.email if lead.owner else None, person.email)
+            is not None
+        )
+        if not allowed or lead is None:
+            if channel:
+                reason = "click.forbidden" if lead else "click.no_such_lead"
+                ctx.messenger.ephemeral(channel, user_id, t(ctx.locale, reason))
+            return
+        metadata = json.dumps({"lead": lead_id, "channel": channel, "ts": ts})
+        view = blocks.reject_modal(lead, ctx.settings.reject_reasons, ctx.locale, metadata)
+        ctx.messenger.open_view(body["trigger_id"], view)

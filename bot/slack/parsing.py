@@ -1,0 +1,133 @@
+"""Reading what people and other apps type: `/ignorerate` arguments, and handoffs
+announced as Slack messages (message metadata, or plain text read by a pattern)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.config import HandoffChannel, TeamConfig
+from bot.fields import FieldError, LeadInput, validate_lead
+from bot.i18n import t
+
+DEFAULT_PERIOD = "last-7-days"
+HELP_WORDS = {"help", "ヘルプ", "使い方", "?"}
+PUBLIC_WORDS = {"public", "公開"}
+TEAM_PREFIXES = ("team:", "チーム:")
+BY_PREFIXES = ("by:", "内訳:")
+BY_VALUES = {"rep": "rep", "source": "source", "担当者": "rep", "流入元": "source"}
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    period: str = DEFAULT_PERIOD
+    team: str | None = None
+    by: str | None = None
+    public: bool = False
+    help: bool = False
+
+
+class CommandError(ValueError):
+    """A message for the person who typed the command, in their language."""
+
+
+def parse_command(text: str, locale: str) -> ReportRequest:
+    """`[PERIOD] [team:NAME] [by:rep|source] [public]` in any order; `help` alone.
+    Full-width characters and the ideographic space are read as their ASCII forms."""
+    tokens = unicodedata.normalize("NFKC", text or "").split()
+    period: str | None = None
+    team: str | None = None
+    by: str | None = None
+    public = False
+    for token in tokens:
+        low = token.lower()
+        if low in HELP_WORDS:
+            return ReportRequest(help=True)
+        if low in PUBLIC_WORDS:
+            public = True
+        elif low.startswith(TEAM_PREFIXES):
+            team = token.split(":", 1)[1].strip() or None
+            if team is None:
+                raise CommandError(t(locale, "command.bad_option", token=token, detail="team:NAME"))
+        elif low.startswith(BY_PREFIXES):
+            value = BY_VALUES.get(low.split(":", 1)[1])
+            if value is None:
+                raise CommandError(
+                    t(
+                        locale,
+                        "command.bad_option",
+                        token=token,
+                        detail=t(locale, "command.by_values"),
+                    )
+                )
+            by = value
+        elif period is None:
+            period = token
+        else:
+            raise CommandError(t(locale, "command.two_periods", first=period, second=token))
+    return ReportRequest(period or DEFAULT_PERIOD, team, by, public)
+
+
+# ---------------------------------------------------------------- handoff messages
+
+HANDOFF_EVENT_TYPE = "lead_handoff"
+
+
+@dataclass(frozen=True)
+class HandoffMessage:
+    """A message that announces a handoff: either read, or refused with every reason."""
+
+    lead: LeadInput | None
+    problems: list[FieldError]
+    owner_slack_id: str | None = None
+
+
+def _message_time(event: Mapping[str, Any]) -> str:
+    ts = float(event.get("ts") or 0)
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def read_handoff_message(  # noqa: PLR0911 (each way a message is not a lead)
+    event: Mapping[str, Any], team: TeamConfig, channel: HandoffChannel
+) -> HandoffMessage | None:
+    """None: an ordinary message, not a handoff. A handoff comes as message metadata of
+    type `lead_handoff` (fields as the webhook's), or as text the channel's pattern
+    matches. Missing fields default to the channel's source, the team, and the time the
+    message was posted."""
+    metadata = event.get("metadata") or {}
+    fields: dict[str, object]
+    if metadata.get("event_type") == HANDOFF_EVENT_TYPE:
+        payload = metadata.get("event_payload")
+        if not isinstance(payload, Mapping):
+            return HandoffMessage(
+                None, [FieldError("event_payload", "expected an object of lead fields")]
+            )
+        fields = dict(payload)
+    elif channel.pattern is not None:
+        match = channel.pattern.search(event.get("text") or "")
+        if match is None:
+            return None
+        fields = {k: v for k, v in match.groupdict().items() if v is not None}
+    else:
+        return None
+    fields.setdefault("source", channel.source)
+    fields.setdefault("team", team.name)
+    fields.setdefault("handed_off_at", _message_time(event))
+    owner_slack_id = fields.pop("owner_slack_id", None)
+    if str(fields.get("team")) != team.name:
+        return HandoffMessage(
+            None,
+            [FieldError("team", f'this channel takes leads for "{team.name}" only')],
+        )
+    problems = [
+        FieldError(k, "expected text") for k, v in fields.items() if isinstance(v, dict | list)
+    ]
+    if problems:
+        return HandoffMessage(None, problems)
+    result = validate_lead(fields, {team.name: team})
+    if isinstance(result, list):
+        return HandoffMessage(None, result)
+    return HandoffMessage(result, [], str(owner_slack_id) if owner_slack_id else None)

@@ -1,0 +1,53 @@
+"""Who is who: Slack user ids and emails, cached in the reps table so that Slack is
+asked once per person, not once per card or click."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from bot.clock import Clock
+from bot.slack.messenger import SlackMessenger
+from storage import leads as store
+
+
+class Directory:
+    def __init__(self, engine: Engine, messenger: SlackMessenger, clock: Clock) -> None:
+        self.engine = engine
+        self.messenger = messenger
+        self.clock = clock
+
+    def by_slack_id(self, user_id: str) -> store.Person | None:
+        """The person behind a Slack user id, by their email (users:read.email)."""
+        with self.engine.connect() as conn:
+            known = store.person_by_slack_id(conn, user_id)
+        if known is not None:
+            return known
+        user = self.messenger.user_by_id(user_id)
+        if user is None or user.email is None:
+            return None
+        return self._remember(user.email, user.id, user.timezone, user.name)
+
+    def by_email(self, email: str) -> store.Person | None:
+        """The person with this email, with their Slack id if Slack knows them."""
+        with self.engine.connect() as conn:
+            known = store.person_by_email(conn, email)
+        if known is not None and known.slack_user_id is not None:
+            return known
+        user = self.messenger.user_by_email(email)
+        if user is None:
+            return known
+        return self._remember(email, user.id, user.timezone, user.name)
+
+    def _remember(
+        self, email: str, user_id: str, timezone: str | None, name: str | None
+    ) -> store.Person | None:
+        with self.engine.begin() as conn:
+            store.remember_slack_user(
+                conn,
+                email,
+                user_id=user_id,
+                timezone=timezone,
+                display_name=name,
+                now=self.clock.now(),
+            )
+            return store.person_by_email(conn, email)

@@ -1,0 +1,227 @@
+"""The running bot over real HTTP: uvicorn serving `build_service(...)`, its Web API
+client pointed at a local fake Slack, every request signed as Slack signs it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+import pytest
+import yaml
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
+
+from bot.bootstrap import Service, build_service
+from bot.clock import FixedClock
+from bot.config import parse_settings
+from storage.engine import make_engine
+from tests.fakes import BOT_TOKEN, FakeSlack, fake_slack, serve
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "slack-payloads"
+SIGNING_SECRET = "signing-secret-for-tests"
+WEBHOOK_SECRET = "webhook-secret-for-tests"
+NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # Tuesday 12:00 in Tokyo
+
+CONFIG = {
+    "timezone": "Asia/Tokyo",
+    "locale": "en",
+    "admins": ["revops@example.com"],
+    "teams": [
+        {
+            "name": "enterprise",
+            "timezone": "Asia/Tokyo",
+            "sla": {"minutes": 60, "business_hours": False},
+            "slack_channel": "CTEAM",
+            "managers": ["boss@example.com"],
+            "reps": ["a@example.com", "b@example.com"],
+            "handoff_channels": [
+                {
+                    "channel": "CHAND",
+                    "source": "form",
+                    "pattern": r"New lead (?P<external_id>\S+) for (?P<owner_email>\S+)",
+                },
+                {"channel": "CMETA", "source": "workflow"},
+            ],
+        },
+        {
+            "name": "smb",
+            "timezone": "America/New_York",
+            "sla": {"minutes": 1440, "business_hours": False},
+            "slack_channel": "CSMB",
+            "managers": ["smbboss@example.com"],
+            "reps": ["c@example.com"],
+        },
+    ],
+}
+
+USERS = {
+    "UA": "a@example.com",
+    "UB": "b@example.com",
+    "UC": "c@example.com",
+    "UBOSS": "boss@example.com",
+    "UADMIN": "revops@example.com",
+    "USTRANGER": "stranger@example.com",
+}
+
+
+def shared(name: str) -> str:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared Slack payloads live beside the project)")
+    return path.read_text(encoding="utf-8")
+
+
+def sign_webhook(body: bytes, timestamp: int, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "X-Ignorerate-Timestamp": str(timestamp),
+        "X-Ignorerate-Signature": f"v0={digest}",
+        "Content-Type": "application/json",
+    }
+
+
+@dataclass
+class Bot:
+    url: str
+    service: Service
+    slack: FakeSlack
+    clock: FixedClock
+    engine: Engine
+    http: httpx.Client
+
+    # ------------------------------------------------------------ doors
+
+    def handoff(
+        self,
+        payload: Any,
+        *,
+        timestamp: int | None = None,
+        secret: str = WEBHOOK_SECRET,
+        raw: bytes | None = None,
+    ) -> httpx.Response:
+        body = raw if raw is not None else json.dumps(payload).encode()
+        ts = int(self.clock.now().timestamp()) if timestamp is None else timestamp
+        return self.http.post(
+            f"{self.url}/hooks/handoff", content=body, headers=sign_webhook(body, ts, secret)
+        )
+
+    def slack_post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signature = str(SignatureVerifier(secret).generate_signature(timestamp=ts, body=body))
+        return self.http.post(
+            f"{self.url}/slack/events",
+            content=body.encode(),
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": signature,
+                **(headers or {}),
+            },
+        )
+
+    def interact(self, payload: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.slack_post(body, "application/x-www-form-urlencoded", **kwargs)
+
+    def command(
+        self, user: str, text: str, channel: str = "CELSEWHERE", **kwargs: Any
+    ) -> httpx.Response:
+        fields = dict(parse_qsl(shared("slash_command.form-urlencoded.txt")))
+        fields.update(
+            {
+                "command": "/ignorerate",
+                "text": text,
+                "user_id": user,
+                "channel_id": channel,
+                "response_url": f"{self.slack.url}/response/commands/{len(self.slack.responses)}",
+            }
+        )
+        return self.slack_post(urlencode(fields), "application/x-www-form-urlencoded", **kwargs)
+
+    def event(self, event: dict[str, Any], event_id: str, **kwargs: Any) -> httpx.Response:
+        envelope = json.loads(shared("event_message_from_other_app_bot_id.json"))
+        envelope["event"] = event
+        envelope["event_id"] = event_id
+        return self.slack_post(json.dumps(envelope), "application/json", **kwargs)
+
+    # ------------------------------------------------------------ payloads
+
+    def click_payload(
+        self,
+        user: str,
+        action_id: str,
+        *,
+        value: str | None = None,
+        channel: str = "DUA",
+        ts: str = "1800000000.000001",
+        action_ts: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(shared("block_actions_button.json"))
+        payload["user"] = {"id": user, "username": user.lower(), "team_id": "T111"}
+        payload["container"] = {
+            "type": "message",
+            "message_ts": ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        }
+        payload["channel"] = {"id": channel, "name": "dm"}
+        payload["response_url"] = f"{self.slack.url}/response/actions"
+        action = dict(payload["actions"][0])
+        action.update(
+            {
+                "action_id": action_id,
+                "block_id": f"lead:{value}:contact",
+                "action_ts": action_ts or f"{time.time():.6f}",
+            }
+        )
+        if value is not None:
+            action["value"] = value
+        action.update(extra or {})
+        payload["actions"] = [action]
+        return payload
+
+
+@pytest.fixture
+def bot(database_url: str) -> Iterator[Bot]:
+    config = json.loads(json.dumps(CONFIG))
+    settings = parse_settings(
+        yaml.safe_load(yaml.safe_dump(config)), "test.yml", {"DATABASE_URL": database_url}
+    )
+    clock = FixedClock(NOW)
+    with fake_slack() as slack:
+        for user_id, email in USERS.items():
+            slack.add_user(user_id, email)
+        env = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "IGNORERATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SLACK_API_URL": f"{slack.url}/api/",
+        }
+        service = build_service(settings, env, clock, outbox_interval=0.1)
+        service.start()
+        engine = make_engine(database_url)
+        try:
+            with serve(service.app) as url, httpx.Client(timeout=10) as http:
+                yield Bot(url, service, slack, clock, engine, http)
+        finally:
+            service.stop()
+            engine.dispose()

@@ -1,0 +1,197 @@
+"""A local server that answers like Slack's Web API, records every call, and can fail
+like Slack (429 with Retry-After, 500, a hang past the client's timeout).
+
+It is a real HTTP server on a loopback port: the bot's `WebClient` is pointed at it with
+SLACK_API_URL, so the code under test runs exactly as in production, sockets included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+BOT_TOKEN = "xoxb-test-token-not-real"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class User:
+    id: str
+    email: str
+    tz: str = "Asia/Tokyo"
+    name: str = ""
+
+
+@dataclass
+class FakeSlack:
+    users: dict[str, User] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failures: dict[str, deque[tuple[str, float]]] = field(
+        default_factory=lambda: defaultdict(deque)
+    )
+    url: str = ""
+    _ts: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ------------------------------------------------------------ scripting
+
+    def add_user(self, user_id: str, email: str, tz: str = "Asia/Tokyo") -> None:
+        self.users[user_id] = User(user_id, email, tz, email.split("@", maxsplit=1)[0])
+
+    def fail(self, method: str, how: str, times: int = 1, value: float = 0) -> None:
+        """The next `times` calls of `method` answer `how`: "429" (Retry-After `value`
+        seconds), "500", or "hang" (`value` seconds before answering)."""
+        for _ in range(times):
+            self.failures[method].append((how, value))
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [c.params for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
+        """Blocks until `count` calls of `method` arrived (the bot works after its ack)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.called(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(f"{method}: {len(self.called(method))} calls, wanted {count}")
+
+    def wait_for_response(self, count: int = 1, timeout: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.responses) >= count:
+                    return [body for _, body in self.responses]
+            time.sleep(0.02)
+        raise AssertionError(f"{len(self.responses)} response_url posts, wanted {count}")
+
+    # ------------------------------------------------------------ the server
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        raw = await request.body()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            params = json.loads(raw or b"{}")
+        else:
+            params = dict(parse_qsl(raw.decode()))
+        with self._lock:
+            self.calls.append(Call(method, params))
+            failure = self.failures[method].popleft() if self.failures[method] else None
+        if failure is not None:
+            how, value = failure
+            if how == "429":
+                return JSONResponse(
+                    {"ok": False, "error": "ratelimited"},
+                    status_code=429,
+                    headers={"Retry-After": str(int(value))},
+                )
+            if how == "500":
+                return Response("internal error", status_code=500)
+            if how == "hang":
+                await asyncio.sleep(value)
+        if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}":
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        return JSONResponse(self._answer(method, params))
+
+    def _user_json(self, user: User) -> dict[str, Any]:
+        return {
+            "id": user.id,
+            "name": user.name,
+            "tz": user.tz,
+            "profile": {"email": user.email, "display_name": user.name},
+        }
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911 (one answer per Web API method)
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T111"}
+        if method == "users.lookupByEmail":
+            for user in self.users.values():
+                if user.email == params.get("email"):
+                    return {"ok": True, "user": self._user_json(user)}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "users.info":
+            found = self.users.get(str(params.get("user")))
+            if found is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": self._user_json(found)}
+        if method == "chat.postMessage":
+            channel = str(params.get("channel", ""))
+            with self._lock:
+                self._ts += 1
+                ts = f"1800000000.{self._ts:06d}"
+            if channel.startswith(("U", "W")):
+                channel = "D" + channel[1:]
+            return {"ok": True, "channel": channel, "ts": ts}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method in ("chat.postEphemeral", "views.open", "views.publish"):
+            return {"ok": True}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _response_url(self, request: Request) -> Response:
+        body = json.loads(await request.body() or b"{}")
+        with self._lock:
+            self.responses.append((request.path_params["rest"], body))
+        return Response("ok")
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["POST"]),
+                Route("/response/{rest:path}", self._response_url, methods=["POST"]),
+            ]
+        )
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Runs an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@contextmanager
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    with serve(fake.app()) as url:
+        fake.url = url
+        yield fake
