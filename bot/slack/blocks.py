@@ -69,6 +69,11 @@ def who(person: Person | None, locale: str) -> str:
     return escape(person.email)
 
 
+def in_slack(person: Person | None) -> bool:
+    """An owner the card can reach; one who is not in Slack leaves the lead up for taking."""
+    return person is not None and person.slack_user_id is not None
+
+
 def human_minutes(minutes: float, locale: str) -> str:
     total = max(0, round(minutes))
     days, rest = divmod(total, 1440)
@@ -155,7 +160,7 @@ def lead_buttons(lead: LeadView, locale: str) -> list[Block]:
         for c in ContactChannel
     ]
     more: list[Block] = []
-    if lead.owner is None:
+    if not in_slack(lead.owner):
         more.append(
             {
                 "type": "button",
@@ -201,7 +206,9 @@ def lead_buttons(lead: LeadView, locale: str) -> list[Block]:
 def lead_card(lead: LeadView, tz: ZoneInfo, locale: str) -> tuple[str, list[Block]]:
     """The card a rep acts on; once acted on, the same card says what happened."""
     status = lead_status(lead, locale)
-    heading = t(locale, "card.new_lead" if lead.owner else "card.unassigned_lead", team=lead.team)
+    heading = t(
+        locale, "card.new_lead" if in_slack(lead.owner) else "card.unassigned_lead", team=lead.team
+    )
     blocks: list[Block] = [section(f"*{heading}*"), lead_summary(lead, tz, locale)]
     if status is None:
         blocks += lead_buttons(lead, locale)

@@ -36,9 +36,9 @@ def test_handoff_card_click_and_report_end_to_end(bot: Bot) -> None:
     (post,) = bot.slack.wait_for("chat.postMessage")
     assert post["channel"] == "UA"
     assert "Hanako Yamada" in str(post["blocks"])
-    assert {
-        "lookup": bot.slack.called("users.lookupByEmail")[0]["email"]
-    } == {"lookup": "a@example.com"}
+    assert {"lookup": bot.slack.called("users.lookupByEmail")[0]["email"]} == {
+        "lookup": "a@example.com"
+    }
 
     bot.clock.advance(timedelta(minutes=12))
     click = bot.click_payload("UA", "lead.contacted.call", value=str(lead_id), channel="DA")

@@ -1,0 +1,147 @@
+"""POST /hooks/handoff: signed, idempotent, every bad field named, good leads kept."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from storage.tables import Lead, OutboxMessage
+from tests.e2e.conftest import NOW, Bot
+from tests.e2e.test_thin_path import lead
+
+
+def count_leads(bot: Bot) -> int:
+    with bot.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(Lead.__table__)).scalar_one())
+
+
+def test_a_batch_is_stored_and_the_same_batch_again_adds_nothing(bot: Bot) -> None:
+    batch = {"leads": [lead(f"B-{i}") for i in range(50)]}
+    first = bot.handoff(batch)
+    assert first.status_code == 202
+    assert [a["new"] for a in first.json()["accepted"]] == [True] * 50
+    again = bot.handoff(batch)
+    assert again.status_code == 202
+    assert [a["new"] for a in again.json()["accepted"]] == [False] * 50
+    assert [a["id"] for a in again.json()["accepted"]] == [
+        a["id"] for a in first.json()["accepted"]
+    ]
+    assert count_leads(bot) == 50
+    with bot.engine.connect() as conn:
+        cards = conn.execute(select(func.count()).select_from(OutboxMessage.__table__)).scalar()
+    assert cards == 50
+
+
+def test_bad_fields_are_named_and_the_good_leads_of_the_batch_are_kept(bot: Bot) -> None:
+    batch = {
+        "leads": [
+            lead("G-1"),
+            lead("X-1", handed_off_at="2026-11-24 10:00"),
+            {**lead("X-2"), "team": "nowhere", "owner_email": "not-an-email"},
+            lead("G-2"),
+            {**lead("X-3"), "colour": "blue", "name": {"first": "A"}},
+        ]
+    }
+    answer = bot.handoff(batch)
+    assert answer.status_code == 400
+    body = answer.json()
+    assert [a["external_id"] for a in body["accepted"]] == ["G-1", "G-2"]
+    refused = {r["external_id"]: r for r in body["refused"]}
+    assert sorted(refused) == ["X-1", "X-2", "X-3"]
+    assert [e["field"] for e in refused["X-1"]["errors"]] == ["handed_off_at"]
+    assert "no UTC offset" in refused["X-1"]["errors"][0]["message"]
+    assert sorted(e["field"] for e in refused["X-2"]["errors"]) == ["owner_email", "team"]
+    assert sorted(e["field"] for e in refused["X-3"]["errors"]) == ["colour", "name"]
+    assert refused["X-2"]["index"] == 2
+    assert count_leads(bot) == 2
+
+
+def test_forged_stale_and_unsigned_requests_change_nothing(bot: Bot) -> None:
+    now = int(bot.clock.now().timestamp())
+    assert bot.handoff(lead("F-1"), secret="wrong-secret").status_code == 401
+    assert bot.handoff(lead("F-2"), timestamp=now - 301).status_code == 401
+    assert bot.handoff(lead("F-3"), timestamp=now + 301).status_code == 401
+    body = json.dumps(lead("F-4")).encode()
+    unsigned = bot.http.post(f"{bot.url}/hooks/handoff", content=body)
+    assert unsigned.status_code == 401
+    assert "signature" in unsigned.json()["error"]
+    assert count_leads(bot) == 0
+    assert bot.handoff(lead("F-5"), timestamp=now - 299).status_code == 202
+
+
+def test_a_body_over_one_megabyte_is_refused_unread(bot: Bot) -> None:
+    big = {"leads": [lead("T-1", name="x" * 200)] * 6000}
+    raw = json.dumps(big).encode()
+    assert len(raw) > 1024 * 1024
+    answer = bot.handoff(None, raw=raw)
+    assert answer.status_code == 413
+    assert count_leads(bot) == 0
+
+
+def test_not_json_and_wrong_shapes_say_what_is_expected(bot: Bot) -> None:
+    not_json = bot.handoff(None, raw=b"source=web&external_id=1")
+    assert not_json.status_code == 400
+    assert "not JSON" in not_json.json()["error"]
+    assert "at most 500" in bot.handoff({"leads": [lead("x")] * 501}).json()["error"]
+    assert "list" in bot.handoff({"leads": {"a": 1}}).json()["error"]
+    assert "one lead object" in bot.handoff([1, 2]).json()["error"]
+
+
+def test_unknown_owner_goes_to_the_team_channel_with_take_it(bot: Bot) -> None:
+    answer = bot.handoff(lead("U-1", owner="nobody@example.com"))
+    assert answer.status_code == 202
+    (post,) = bot.slack.wait_for("chat.postMessage")
+    assert post["channel"] == "CTEAM"
+    assert "lead.take" in json.dumps(post["blocks"], ensure_ascii=False)
+
+
+def test_no_owner_at_all_goes_to_the_team_channel(bot: Bot) -> None:
+    assert bot.handoff(lead("U-2", owner=None)).status_code == 202
+    (post,) = bot.slack.wait_for("chat.postMessage")
+    assert post["channel"] == "CTEAM"
+    assert "lead.take" in json.dumps(post["blocks"], ensure_ascii=False)
+
+
+def test_owner_given_by_slack_id_receives_the_card(bot: Bot) -> None:
+    answer = bot.handoff({**lead("S-1", owner=None), "owner_slack_id": "UB"})
+    assert answer.status_code == 202
+    (post,) = bot.slack.wait_for("chat.postMessage")
+    assert post["channel"] == "UB"
+
+
+def test_slack_failing_delays_the_card_but_loses_nothing(bot: Bot) -> None:
+    # 500s beyond the client's own retries, then Slack is back: the outbox retries
+    bot.slack.fail("chat.postMessage", "500", times=3)
+    assert bot.handoff(lead("R-1")).status_code == 202
+    bot.slack.wait_for("chat.postMessage", count=3)
+    bot.clock.advance(timedelta(minutes=1))  # past the outbox's backoff
+    posts = bot.slack.wait_for("chat.postMessage", count=4)
+    assert posts[-1]["channel"] == "UA"
+    with bot.engine.connect() as conn:
+        status, attempts = conn.execute(
+            select(OutboxMessage.__table__.c.status, OutboxMessage.__table__.c.attempts)
+        ).one()
+    assert (status, attempts) == ("sent", 2)
+
+
+def test_rate_limited_post_is_retried_after_retry_after(bot: Bot) -> None:
+    bot.slack.fail("chat.postMessage", "429", times=1, value=1)
+    assert bot.handoff(lead("R-2")).status_code == 202
+    posts = bot.slack.wait_for("chat.postMessage", count=2)
+    assert [p["channel"] for p in posts] == ["UA", "UA"]
+
+
+def test_health_and_metrics(bot: Bot) -> None:
+    assert bot.http.get(f"{bot.url}/healthz").json() == {
+        "ok": True,
+        "database": "ok",
+        "slack": "on",
+    }
+    bot.handoff(lead("M-1"))
+    bot.handoff(lead("M-1"), secret="nope")
+    text = bot.http.get(f"{bot.url}/metrics").text
+    assert 'ignorerate_handoffs_total{door="webhook",result="new"} 1.0' in text
+    assert 'ignorerate_rejected_requests_total{door="webhook",reason="bad_signature"} 1.0' in text
+    assert NOW.year == 2026
