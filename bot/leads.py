@@ -95,8 +95,12 @@ def enqueue(
 ) -> bool:
     """Queues a message for delivery; a key already queued is the same message."""
     table = OutboxMessage.__table__
-    stmt = repo._insert(conn, table).on_conflict_do_nothing(index_elements=["key"])  # type: ignore[arg-type]
-    result = conn.execute(
+    stmt = (
+        repo._insert(conn, table)  # type: ignore[arg-type]
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.id)
+    )
+    inserted = conn.execute(
         stmt,
         {
             "key": key,
@@ -109,7 +113,7 @@ def enqueue(
             "created_at": now,
         },
     )
-    return result.rowcount == 1
+    return inserted.first() is not None
 
 
 # ---------------------------------------------------------------- clicks

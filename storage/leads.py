@@ -279,5 +279,10 @@ def card_messages(conn: Connection, lead_id: int) -> list[tuple[str, str]]:
 def first_delivery(conn: Connection, event_id: str, now: datetime) -> bool:
     """True the first time an event id is seen; a retry or repeated delivery is False."""
     table = cast(Table, SlackEvent.__table__)
-    stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=["event_id"])
-    return conn.execute(stmt, {"event_id": event_id, "received_at": now}).rowcount == 1
+    # RETURNING, not rowcount: psycopg reports no count for INSERT ... ON CONFLICT here
+    stmt = (
+        _insert(conn, table)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(table.c.event_id)
+    )
+    return conn.execute(stmt, {"event_id": event_id, "received_at": now}).first() is not None

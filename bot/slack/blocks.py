@@ -406,11 +406,12 @@ def home_view(
         blocks.append(context(t(locale, "home.nothing_open")))
     shown = 0
     for lead in leads:
-        # each lead takes a summary and two action rows; keep two blocks for the tail
-        if len(blocks) + 4 > MAX_VIEW_BLOCKS - 2:
+        # each lead takes five blocks; keep one for the "and N more" tail
+        if len(blocks) + 5 > MAX_VIEW_BLOCKS - 1:
             break
         blocks.append(lead_summary(lead, tz, locale))
         blocks += lead_buttons(lead, locale)
+        blocks.append(context(f"{escape(lead.source)} / {escape(lead.external_id)}"))
         blocks.append({"type": "divider"})
         shown += 1
     if total_open > shown and leads:

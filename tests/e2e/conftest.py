@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,7 +203,13 @@ class Bot:
 
 @pytest.fixture
 def bot(database_url: str) -> Iterator[Bot]:
-    config = json.loads(json.dumps(CONFIG))
+    with running_bot(database_url) as running:
+        yield running
+
+
+@contextmanager
+def running_bot(database_url: str, **overrides: Any) -> Iterator[Bot]:
+    config = {**json.loads(json.dumps(CONFIG)), **overrides}
     settings = parse_settings(
         yaml.safe_load(yaml.safe_dump(config)), "test.yml", {"DATABASE_URL": database_url}
     )
