@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -111,20 +111,24 @@ def ensure_reps(conn: Connection, emails: Iterable[str | None], now: datetime) -
 def find_leads(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], LeadRef]:
     """(source, external_id) -> lead, for the keys that exist."""
     found: dict[tuple[str, str], LeadRef] = {}
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
-        rows = conn.execute(
-            select(
-                LEADS.c.source,
-                LEADS.c.external_id,
-                LEADS.c.id,
-                LEADS.c.handed_off_at,
-                LEADS.c.team_id,
-            ).where(tuple_(LEADS.c.source, LEADS.c.external_id).in_(chunk))
-        )
-        for source, external_id, id_, handed, team_id in rows:
-            found[(source, external_id)] = LeadRef(id_, handed, team_id)
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in dict.fromkeys(keys):
+        by_source.setdefault(source, []).append(external_id)
+    # `source = ? AND external_id IN (...)`, not a row-value IN: SQLite does not use the
+    # unique index for `(source, external_id) IN (VALUES ...)` and scans every lead, which
+    # made a 1M-row action import quadratic
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), 500):
+            rows = conn.execute(
+                select(
+                    LEADS.c.external_id,
+                    LEADS.c.id,
+                    LEADS.c.handed_off_at,
+                    LEADS.c.team_id,
+                ).where(LEADS.c.source == source, LEADS.c.external_id.in_(ids[start : start + 500]))
+            )
+            for external_id, id_, handed, team_id in rows:
+                found[(source, external_id)] = LeadRef(id_, handed, team_id)
     return found
 
 
