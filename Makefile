@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@test -f ignorerate.yml || $(BIN)/ignorerate init
 	$(BIN)/ignorerate db upgrade
-	$(BIN)/ignorerate report last-7-days
+	$(BIN)/ignorerate serve
 
 # The whole suite, on SQLite and PostgreSQL (TEST_DATABASE_URL; CI=true fails without it).
 test: $(STAMP)
