@@ -23,9 +23,11 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 BOT_TOKEN = "xoxb-test-token-not-real"
+APP_TOKEN = "xapp-test-token-not-real"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class FakeSlack:
         default_factory=lambda: defaultdict(deque)
     )
     url: str = ""
+    # Socket Mode: envelopes to push to the connected client, and what it sent back
+    envelopes: asyncio.Queue[dict[str, Any]] | None = None
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    socket_connected: threading.Event = field(default_factory=threading.Event)
+    _loop: asyncio.AbstractEventLoop | None = None
     _ts: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -112,6 +119,11 @@ class FakeSlack:
                 return Response("internal error", status_code=500)
             if how == "hang":
                 await asyncio.sleep(value)
+        if method == "apps.connections.open":
+            if request.headers.get("authorization") != f"Bearer {APP_TOKEN}":
+                return JSONResponse({"ok": False, "error": "invalid_auth"})
+            ws = self.url.replace("http://", "ws://") + "/socket"
+            return JSONResponse({"ok": True, "url": ws})
         if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         return JSONResponse(self._answer(method, params))
@@ -157,11 +169,41 @@ class FakeSlack:
             self.responses.append((request.path_params["rest"], body))
         return Response("ok")
 
+    async def _socket(self, websocket: WebSocket) -> None:
+        """Socket Mode as Slack runs it: hello, then envelopes; the client acks each."""
+        await websocket.accept()
+        self._loop = asyncio.get_running_loop()
+        self.envelopes = asyncio.Queue()
+        await websocket.send_json({"type": "hello", "num_connections": 1})
+        self.socket_connected.set()
+
+        async def push() -> None:
+            assert self.envelopes is not None
+            while True:
+                await websocket.send_json(await self.envelopes.get())
+
+        pusher = asyncio.create_task(push())
+        try:
+            while True:
+                message = await websocket.receive_text()
+                with self._lock:
+                    self.socket_acks.append(json.loads(message))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            pusher.cancel()
+
+    def push_envelope(self, envelope: dict[str, Any]) -> None:
+        assert self._loop is not None, "no client connected"
+        assert self.envelopes is not None
+        self._loop.call_soon_threadsafe(self.envelopes.put_nowait, envelope)
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/api/{method}", self._api, methods=["POST"]),
                 Route("/response/{rest:path}", self._response_url, methods=["POST"]),
+                WebSocketRoute("/socket", self._socket),
             ]
         )
 
