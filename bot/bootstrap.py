@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -52,6 +53,7 @@ class Service:
     slack_mode: str  # "http", "socket" or "off"
     worker: OutboxWorker | None = None
     socket: SocketModeHandler | None = None
+    listeners: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
         if self.worker is not None:
@@ -63,13 +65,20 @@ class Service:
     def stop(self) -> None:
         if self.socket is not None:
             self.socket.close()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+        if self.listeners is not None:
+            self.listeners.shutdown(wait=True)  # work after an ack finishes before we go
         if self.worker is not None:
             self.worker.stop()
         self.engine.dispose()
 
 
 def build_service(
-    settings: Settings, env: Mapping[str, str], clock: Clock, outbox_interval: float = 5.0
+    settings: Settings,
+    env: Mapping[str, str],
+    clock: Clock,
+    outbox_interval: float = 5.0,
+    *,
+    dispatch_in_thread: bool = True,
 ) -> Service:
     engine = engine_for(settings)
     metrics = Metrics()
@@ -108,12 +117,14 @@ def build_service(
     door.directory = directory
     door.wake_outbox = worker.wake
     socket_mode = bool(app_token)
+    listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt")
     bolt = build_app(
         ctx,
         signing_secret or "",
+        listeners,
         request_verification_enabled=not socket_mode,
     )
-    server = Server(engine, metrics, door, None if socket_mode else bolt)
+    server = Server(engine, metrics, door, None if socket_mode else bolt, dispatch_in_thread)
     socket = None
     if socket_mode:
         socket = SocketModeHandler(bolt, app_token)
@@ -121,5 +132,11 @@ def build_service(
     else:
         log.info("Slack is on, over HTTP at POST /slack/events")
     return Service(
-        server.app(), engine, metrics, "socket" if socket_mode else "http", worker, socket
+        server.app(),
+        engine,
+        metrics,
+        "socket" if socket_mode else "http",
+        worker,
+        socket,
+        listeners,
     )

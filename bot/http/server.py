@@ -36,6 +36,8 @@ class Server:
     metrics: Metrics
     handoff: HandoffDoor
     bolt: App | None
+    # False: Bolt's own way, `dispatch` on the event loop (kept to measure against)
+    dispatch_in_thread: bool = True
 
     async def slack(self, request: Request) -> Response:
         if self.bolt is None:
@@ -49,7 +51,10 @@ class Server:
             query=request.url.query,
             headers={k: v for k, v in request.headers.items()},  # noqa: C416 (a Headers is multi)
         )
-        response = await run_in_threadpool(self.bolt.dispatch, bolt_request)
+        if self.dispatch_in_thread:
+            response = await run_in_threadpool(self.bolt.dispatch, bolt_request)
+        else:
+            response = self.bolt.dispatch(bolt_request)
         if response.status == 401:
             self.metrics.rejected_requests.labels("slack", "bad_signature").inc()
         return _to_starlette(response)

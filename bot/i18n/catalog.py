@@ -97,6 +97,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "reject.submit": {"en": "Reject", "ja": "却下する"},
     "reject.cancel": {"en": "Cancel", "ja": "キャンセル"},
     "reject.reason": {"en": "Reason", "ja": "理由"},
+    "reject.choose": {"en": "Choose a reason.", "ja": "理由を選んでください。"},
     "reject.not_counted": {"en": "not counted", "ja": "集計外"},
     "reject.explain": {
         "en": "A rejection is a decision and counts as acted on. Reasons marked "

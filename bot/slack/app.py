@@ -1,8 +1,15 @@
 """The Bolt app: built from a SlackContext, listeners registered from `listeners/`.
 
-Bolt runs with `process_before_response=False`: a listener's `ack()` sends the HTTP
-answer at once and the rest of the listener runs on Bolt's thread pool, so Slack's
-3-second limit is met whatever the database or the Web API is doing.
+Every listener is an `ack` function that returns at once plus a lazy function that does
+the work on Bolt's thread pool, with `process_before_response=True`: the HTTP answer
+goes back as soon as `ack` returns, so Slack's 3-second limit is met whatever the
+database or the Web API is doing.
+
+Why not the usual `process_before_response=False` with `ack()` first in the listener:
+there Bolt starts the listener on its pool and polls for the ack every 10 ms
+(`time.sleep(0.01)` in its thread runner), so each answer waits for a free pool thread
+and then a poll tick; under 50 concurrent clicks that was most of the latency
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from sqlalchemy import Engine
 
 from bot.clock import Clock
@@ -94,15 +101,22 @@ class SlackContext:
         return None
 
 
-def build_app(ctx: SlackContext, signing_secret: str, **bolt_options: Any) -> App:
+def ack_at_once(ack: Ack) -> None:
+    """The whole of a listener's synchronous part: the answer Slack waits for."""
+    ack()
+
+
+def build_app(
+    ctx: SlackContext, signing_secret: str, executor: ThreadPoolExecutor, **bolt_options: Any
+) -> App:
     from bot.slack.listeners import actions, commands, events, views
 
     app = App(
         client=ctx.messenger.client,
         signing_secret=signing_secret,
-        process_before_response=False,
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
-        listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt"),
+        listener_executor=executor,
         **bolt_options,
     )
 

@@ -8,12 +8,12 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 
 from bot.i18n import t
 from bot.leads import Click, ClickOutcome, Result, act, role_of
 from bot.slack import blocks
-from bot.slack.app import SlackContext
+from bot.slack.app import SlackContext, ack_at_once
 from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
 
@@ -76,9 +76,7 @@ def perform(
 
 
 def register(app: App, ctx: SlackContext) -> None:
-    @app.action(CONTACTED)
-    def contacted(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    def contacted(body: dict[str, Any], action: dict[str, Any]) -> None:
         how = ContactChannel(action["action_id"].rsplit(".", 1)[1])
         outcome = perform(
             ctx, body, action, int(action["value"]), kind=ActionKind.CONTACTED, channel=how
@@ -92,9 +90,7 @@ def register(app: App, ctx: SlackContext) -> None:
                     t(ctx.locale, "click.took_over"),
                 )
 
-    @app.action("lead.take")
-    def take(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    def take(body: dict[str, Any], action: dict[str, Any]) -> None:
         person = ctx.directory.by_slack_id(body["user"]["id"])
         perform(
             ctx,
@@ -105,9 +101,7 @@ def register(app: App, ctx: SlackContext) -> None:
             new_owner_email=person.email if person else None,
         )
 
-    @app.action("lead.snooze")
-    def snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    def snooze(body: dict[str, Any], action: dict[str, Any]) -> None:
         lead_text, _, minutes = action["selected_option"]["value"].partition(":")
         until = ctx.clock.now() + timedelta(minutes=int(minutes))
         outcome = perform(ctx, body, action, int(lead_text), kind=ActionKind.SNOOZED, until=until)
@@ -125,9 +119,7 @@ def register(app: App, ctx: SlackContext) -> None:
                 ),
             )
 
-    @app.action("lead.reassign")
-    def reassign(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    def reassign(body: dict[str, Any], action: dict[str, Any]) -> None:
         lead_id = int(action["block_id"].split(":")[1])
         new_owner = ctx.directory.by_slack_id(action["selected_user"])
         if new_owner is None:
@@ -141,9 +133,7 @@ def register(app: App, ctx: SlackContext) -> None:
             ctx, body, action, lead_id, kind=ActionKind.REASSIGNED, new_owner_email=new_owner.email
         )
 
-    @app.action("lead.reject")
-    def reject(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
+    def reject(body: dict[str, Any], action: dict[str, Any]) -> None:
         lead_id = int(action["value"])
         user_id = body["user"]["id"]
         channel, ts = _where(body)
@@ -166,3 +156,9 @@ def register(app: App, ctx: SlackContext) -> None:
         metadata = json.dumps({"lead": lead_id, "channel": channel, "ts": ts})
         view = blocks.reject_modal(lead, ctx.settings.reject_reasons, ctx.locale, metadata)
         ctx.messenger.open_view(body["trigger_id"], view)
+
+    app.action(CONTACTED)(ack=ack_at_once, lazy=[contacted])
+    app.action("lead.take")(ack=ack_at_once, lazy=[take])
+    app.action("lead.snooze")(ack=ack_at_once, lazy=[snooze])
+    app.action("lead.reassign")(ack=ack_at_once, lazy=[reassign])
+    app.action("lead.reject")(ack=ack_at_once, lazy=[reject])

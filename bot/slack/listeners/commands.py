@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import App, Respond
 
 from bot.config import TeamConfig
 from bot.i18n import t
 from bot.services import report
 from bot.slack import blocks
-from bot.slack.app import SlackContext
+from bot.slack.app import SlackContext, ack_at_once
 from bot.slack.parsing import CommandError, parse_command
 from metrics.errors import PeriodError
 from metrics.periods import ACCEPTED_FORMS
@@ -86,7 +86,7 @@ def answer(ctx: SlackContext, user_id: str, channel_id: str, text: str) -> dict[
 
 
 def register(app: App, ctx: SlackContext) -> None:
-    @app.command("/ignorerate")
-    def ignorerate(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def ignorerate(body: dict[str, Any], respond: Respond) -> None:
         respond(**answer(ctx, body["user_id"], body.get("channel_id", ""), body.get("text", "")))
+
+    app.command("/ignorerate")(ack=ack_at_once, lazy=[ignorerate])

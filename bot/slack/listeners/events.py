@@ -12,7 +12,7 @@ from bot.i18n import t
 from bot.leads import enqueue, receive_handoffs
 from bot.services import report
 from bot.slack import blocks
-from bot.slack.app import SlackContext
+from bot.slack.app import SlackContext, ack_at_once
 from bot.slack.parsing import read_handoff_message
 from storage import leads as store
 from storage.reports import team_id as find_team_id
@@ -51,12 +51,10 @@ def publish_home(ctx: SlackContext, user_id: str) -> None:
 
 
 def register(app: App, ctx: SlackContext) -> None:
-    @app.event("app_home_opened")
     def home(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
             publish_home(ctx, event["user"])
 
-    @app.event("message")
     def message(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("subtype") in ("message_changed", "message_deleted", "channel_join"):
             return
@@ -100,3 +98,6 @@ def register(app: App, ctx: SlackContext) -> None:
         result = receive_handoffs(ctx.engine, ctx.settings, [lead], now)
         ctx.metrics.handoffs.labels("slack", "new" if result.new else "known").inc()
         ctx.wake_outbox()
+
+    app.event("app_home_opened")(ack=ack_at_once, lazy=[home])
+    app.event("message")(ack=ack_at_once, lazy=[message])

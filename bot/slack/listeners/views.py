@@ -7,19 +7,30 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.i18n import t
 from bot.slack.app import SlackContext
 from bot.slack.listeners.actions import perform
 from metrics.model import ActionKind
 
 
+def _selected(view: dict[str, Any]) -> dict[str, Any] | None:
+    chosen: dict[str, Any] | None = (
+        view["state"]["values"].get("reason", {}).get("value", {}).get("selected_option")
+    )
+    return chosen
+
+
 def register(app: App, ctx: SlackContext) -> None:
-    @app.view("lead.reject")
-    def rejected(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        selected = view["state"]["values"].get("reason", {}).get("value", {}).get("selected_option")
+    def validate(ack: Ack, view: dict[str, Any]) -> None:
+        if _selected(view):
+            ack()
+        else:
+            ack(response_action="errors", errors={"reason": t(ctx.locale, "reject.choose")})
+
+    def rejected(body: dict[str, Any], view: dict[str, Any]) -> None:
+        selected = _selected(view)
         if not selected:
-            ack(response_action="errors", errors={"reason": "Choose a reason / 理由を選択"})
             return
-        ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         # answer in the conversation the card was in, as if the click happened there
         container = (
@@ -40,3 +51,5 @@ def register(app: App, ctx: SlackContext) -> None:
             kind=ActionKind.REJECTED,
             reason=selected["value"],
         )
+
+    app.view("lead.reject")(ack=validate, lazy=[rejected])

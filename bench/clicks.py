@@ -1,0 +1,231 @@
+"""Slack button clicks acknowledged under 50 concurrent clients, over loopback HTTP.
+
+    python -m bench.clicks --clients 50 --rounds 20 --database sqlite
+
+Three servers, each run with uvicorn on its own port, hit by the same 50 concurrent
+clients (httpx, one connection each) sending signed `block_actions` payloads:
+- floor: a bare Starlette endpoint that returns 200;
+- bolt-on-loop: Bolt's sync `App.dispatch` called on the event loop (what Bolt's own
+  Starlette adapter does);
+- ours: `dispatch` in a worker thread (what `ignorerate serve` does).
+Each click is a different lead, so every one records an action and updates a card
+against a local fake Slack after its ack. Latency is from sending to the HTTP answer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import timedelta
+from multiprocessing import get_context
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import yaml
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.bootstrap import build_service
+from bot.clock import SystemClock
+from bot.config import parse_settings
+from bot.fields import LeadInput
+from bot.leads import receive_handoffs
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from tests.fakes import BOT_TOKEN, fake_slack, serve
+
+SECRET = "bench-signing-secret"  # noqa: S105 (a throwaway secret for a local run)
+CONFIG = {
+    "timezone": "UTC",
+    "teams": [
+        {
+            "name": "t",
+            "sla": {"minutes": 60, "business_hours": False},
+            "slack_channel": "CTEAM",
+            "reps": [f"r{i}@example.com" for i in range(50)],
+        }
+    ],
+}
+
+
+def _payload(user: str, lead_id: int) -> str:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user, "team_id": "T1"},
+        "api_app_id": "A1",
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": "D1"},
+        "trigger_id": "1.1.x",
+        "team": {"id": "T1", "domain": "bench"},
+        "channel": {"id": "D1", "name": "dm"},
+        "response_url": "http://127.0.0.1:9/unused",
+        "actions": [
+            {
+                "action_id": "lead.contacted.call",
+                "block_id": f"lead:{lead_id}:contact",
+                "value": str(lead_id),
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _signed(body: str) -> dict[str, str]:
+    ts = str(int(time.time()))
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": str(
+            SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+        ),
+    }
+
+
+def _load_in_child(url: str, bodies: list[list[str]]) -> list[float]:
+    """The clients run in a process of their own: in the server's process they would
+    share its GIL and be measured as server time."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_run_load, url, bodies).result()
+
+
+def _run_load(url: str, bodies: list[list[str]]) -> list[float]:
+    return asyncio.run(_load(url, bodies))
+
+
+async def _load(url: str, bodies: list[list[str]]) -> list[float]:
+    """Each round: every client sends one click at the same moment; latencies in ms."""
+    clients = [httpx.AsyncClient(timeout=30) for _ in bodies[0]]
+    latencies: list[float] = []
+
+    async def one(client: httpx.AsyncClient, body: str) -> None:
+        start = time.perf_counter()
+        answer = await client.post(url, content=body.encode(), headers=_signed(body))
+        latencies.append((time.perf_counter() - start) * 1000)
+        if answer.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {answer.status_code} {answer.text[:200]}")
+
+    try:
+        for round_bodies in bodies:
+            await asyncio.gather(*(one(c, b) for c, b in zip(clients, round_bodies, strict=True)))
+    finally:
+        for c in clients:
+            await c.aclose()
+    return latencies
+
+
+def _summary(name: str, ms: list[float]) -> dict[str, float | str]:
+    ordered = sorted(ms)
+    return {
+        "server": name,
+        "clicks": len(ms),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p99_ms": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 1),
+        "max_ms": round(ordered[-1], 1),
+    }
+
+
+async def _bare(_request: Request) -> Response:
+    return Response(status_code=200)
+
+
+@contextmanager
+def _bot(url: str, slack_url: str, in_thread: bool) -> Iterator[str]:
+    settings = parse_settings(
+        yaml.safe_load(yaml.safe_dump(CONFIG)), "bench", {"DATABASE_URL": url}
+    )
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": f"{slack_url}/api/",
+    }
+    service = build_service(settings, env, SystemClock(), dispatch_in_thread=in_thread)
+    service.start()
+    try:
+        with serve(service.app) as base:
+            yield f"{base}/slack/events"
+    finally:
+        service.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL")
+    args = parser.parse_args()
+    results = []
+    with fake_slack() as slack, tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.clients):
+            slack.add_user(f"U{i}", f"r{i}@example.com")
+        with serve(Starlette(routes=[Route("/slack/events", _bare, methods=["POST"])])) as base:
+            bodies = [
+                [_payload(f"U{c}", 1) for c in range(args.clients)] for _ in range(args.rounds)
+            ]
+            _load_in_child(f"{base}/slack/events", bodies[:2])  # warm up
+            results.append(
+                _summary(
+                    "floor: bare Starlette 200", _load_in_child(f"{base}/slack/events", bodies)
+                )
+            )
+        for name, in_thread in (
+            ("Bolt dispatch on the loop", False),
+            ("ours: dispatch in a thread", True),
+        ):
+            url = (
+                f"sqlite:///{Path(tmp) / f'{in_thread}.db'}"
+                if args.database == "sqlite"
+                else args.database
+            )
+            engine = make_engine(url)
+            upgrade(engine)
+            now = SystemClock().now()
+            leads = [
+                LeadInput(
+                    "bench",
+                    f"{in_thread}-{n}",
+                    now - timedelta(minutes=5),
+                    "t",
+                    f"r{n % args.clients}@example.com",
+                    None,
+                    None,
+                    None,
+                    None,
+                )
+                for n in range(args.clients * (args.rounds + 2))
+            ]
+            settings = parse_settings(
+                yaml.safe_load(yaml.safe_dump(CONFIG)), "bench", {"DATABASE_URL": url}
+            )
+            ids = sorted(receive_handoffs(engine, settings, leads, now).new)
+            engine.dispose()
+            with _bot(url, slack.url, in_thread) as endpoint:
+                rounds = [
+                    [_payload(f"U{c}", ids[r * args.clients + c]) for c in range(args.clients)]
+                    for r in range(args.rounds + 2)
+                ]
+                _load_in_child(endpoint, rounds[:2])
+                results.append(_summary(name, _load_in_child(endpoint, rounds[2:])))
+    floor_p99 = float(results[0]["p99_ms"])
+    print("| server | clicks | p50 ms | p99 ms | max ms | p99 / floor p99 |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['server']} | {r['clicks']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | "
+            f"{float(r['p99_ms']) / floor_p99:.1f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()
