@@ -17,7 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -43,7 +46,7 @@ from bot.fields import LeadInput
 from bot.leads import receive_handoffs
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from tests.fakes import BOT_TOKEN, fake_slack, serve
+from tests.fakes import BOT_TOKEN, serve
 
 SECRET = "bench-signing-secret"  # noqa: S105 (a throwaway secret for a local run)
 CONFIG = {
@@ -159,6 +162,31 @@ def _bot(url: str, slack_url: str, in_thread: bool) -> Iterator[str]:
         service.stop()
 
 
+@contextmanager
+def _fake_slack_process(users: int) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(  # noqa: S603 (our own test server)
+        [sys.executable, "-m", "tests.fakes", "--port", str(port), "--users", str(users)]
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.post(f"{url}/api/auth.test", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=50)
@@ -166,9 +194,7 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL")
     args = parser.parse_args()
     results = []
-    with fake_slack() as slack, tempfile.TemporaryDirectory() as tmp:
-        for i in range(args.clients):
-            slack.add_user(f"U{i}", f"r{i}@example.com")
+    with _fake_slack_process(args.clients) as slack_url, tempfile.TemporaryDirectory() as tmp:
         with serve(Starlette(routes=[Route("/slack/events", _bare, methods=["POST"])])) as base:
             bodies = [
                 [_payload(f"U{c}", 1) for c in range(args.clients)] for _ in range(args.rounds)
@@ -210,7 +236,7 @@ def main() -> None:
             )
             ids = sorted(receive_handoffs(engine, settings, leads, now).new)
             engine.dispose()
-            with _bot(url, slack.url, in_thread) as endpoint:
+            with _bot(url, slack_url, in_thread) as endpoint:
                 rounds = [
                     [_payload(f"U{c}", ids[r * args.clients + c]) for c in range(args.clients)]
                     for r in range(args.rounds + 2)

@@ -237,3 +237,22 @@ def fake_slack() -> Iterator[FakeSlack]:
     with serve(fake.app()) as url:
         fake.url = url
         yield fake
+
+
+def main() -> None:
+    """`python -m tests.fakes --port 8999 --users 50`: the fake on its own, for benchmarks
+    (in the benchmark's process it would compete with the server for the GIL)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--users", type=int, default=0, help="U0..Un-1 as r0@example.com...")
+    args = parser.parse_args()
+    fake = FakeSlack(url=f"http://127.0.0.1:{args.port}")
+    for i in range(args.users):
+        fake.add_user(f"U{i}", f"r{i}@example.com")
+    uvicorn.run(fake.app(), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,12 +19,13 @@ import httpx
 import pytest
 import yaml
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from bot.bootstrap import Service, build_service
 from bot.clock import FixedClock
 from bot.config import parse_settings
 from storage.engine import make_engine
+from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeSlack, fake_slack, serve
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "slack-payloads"
@@ -99,6 +100,19 @@ class Bot:
     clock: FixedClock
     engine: Engine
     http: httpx.Client
+
+    def wait_sent(self, count: int, timeout: float = 10) -> None:
+        table = OutboxMessage.__table__
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.engine.connect() as conn:
+                sent = conn.execute(
+                    select(func.count()).select_from(table).where(table.c.status == "sent")
+                ).scalar_one()
+            if sent >= count:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"{sent} outbox messages sent, wanted {count}")
 
     # ------------------------------------------------------------ doors
 

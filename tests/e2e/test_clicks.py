@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.tables import Action, Lead, Rep
-from tests.e2e.conftest import NOW, Bot, shared
+from tests.e2e.conftest import CONFIG, NOW, Bot, running_bot, shared
 from tests.e2e.test_thin_path import lead
 
 
@@ -303,3 +303,21 @@ def test_forged_and_stale_slack_requests_are_refused_and_change_nothing(bot: Bot
     assert actions(bot) == []
     assert bot.slack.called("chat.update") == []
     assert bot.slack.responses == []
+
+
+def test_a_team_that_asks_gets_the_card_in_its_channel_too_and_both_update(
+    database_url: str,
+) -> None:
+    config = json.loads(json.dumps(CONFIG))
+    config["teams"][0]["post_to_channel"] = True
+    with running_bot(database_url, teams=config["teams"]) as bot:
+        answer = bot.handoff(lead("P-1"))
+        lead_id = answer.json()["accepted"][0]["id"]
+        posts = bot.slack.wait_for("chat.postMessage", count=2)
+        assert sorted(p["channel"] for p in posts) == ["CTEAM", "UA"]
+        bot.wait_sent(2)  # both cards' (channel, ts) are known before the click
+        bot.interact(
+            bot.click_payload("UA", "lead.contacted.call", value=str(lead_id), channel="DA")
+        )
+        updates = bot.slack.wait_for("chat.update", count=2)
+        assert {u["channel"] for u in updates} >= {"CTEAM", "DA"}
