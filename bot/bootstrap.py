@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.http.metrics import Metrics
 from bot.http.server import Server
 from bot.http.webhooks import HandoffDoor
@@ -102,7 +102,12 @@ def build_service(
         )
         server = Server(engine, metrics, door, None)
         return Service(server.app(), engine, metrics, "off")
-    messenger = SlackMessenger(make_client(token, env.get("SLACK_API_URL")))
+    timeout = env.get("SLACK_API_TIMEOUT", "10")
+    if not timeout.isdigit() or int(timeout) < 1:
+        raise ConfigError(
+            "environment", "SLACK_API_TIMEOUT", f"expected whole seconds, got {timeout!r}"
+        )
+    messenger = SlackMessenger(make_client(token, env.get("SLACK_API_URL"), int(timeout)))
     directory = Directory(engine, messenger, clock)
     deliverer = Deliverer(
         engine,

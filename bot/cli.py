@@ -300,7 +300,7 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
     settings = obj.settings()
     try:
         service = build_service(settings, os.environ, obj.clock)
-    except DatabaseNotReadyError as err:
+    except (DatabaseNotReadyError, ConfigError) as err:
         fail(str(err))
     service.start()
     try:

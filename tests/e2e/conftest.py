@@ -114,6 +114,22 @@ class Bot:
             time.sleep(0.02)
         raise AssertionError(f"{sent} outbox messages sent, wanted {count}")
 
+    def wait_retrying(self, timeout: float = 10) -> None:
+        """Until some outbox message has failed once and waits for its next attempt."""
+        table = OutboxMessage.__table__
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.engine.connect() as conn:
+                failed = conn.execute(
+                    select(func.count())
+                    .select_from(table)
+                    .where(table.c.status == "pending", table.c.attempts > 0)
+                ).scalar_one()
+            if failed:
+                return
+            time.sleep(0.02)
+        raise AssertionError("no outbox message failed")
+
     # ------------------------------------------------------------ doors
 
     def handoff(
@@ -222,7 +238,9 @@ def bot(database_url: str) -> Iterator[Bot]:
 
 
 @contextmanager
-def running_bot(database_url: str, **overrides: Any) -> Iterator[Bot]:
+def running_bot(
+    database_url: str, env_extra: dict[str, str] | None = None, **overrides: Any
+) -> Iterator[Bot]:
     config = {**json.loads(json.dumps(CONFIG)), **overrides}
     settings = parse_settings(
         yaml.safe_load(yaml.safe_dump(config)), "test.yml", {"DATABASE_URL": database_url}
@@ -236,6 +254,7 @@ def running_bot(database_url: str, **overrides: Any) -> Iterator[Bot]:
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "IGNORERATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "SLACK_API_URL": f"{slack.url}/api/",
+            **(env_extra or {}),
         }
         service = build_service(settings, env, clock, outbox_interval=0.1)
         service.start()

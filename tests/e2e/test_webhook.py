@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from storage.tables import Lead, OutboxMessage
-from tests.e2e.conftest import NOW, Bot
+from tests.e2e.conftest import NOW, Bot, running_bot
 from tests.e2e.test_thin_path import lead
 
 
@@ -145,3 +145,17 @@ def test_health_and_metrics(bot: Bot) -> None:
     assert 'ignorerate_handoffs_total{door="webhook",result="new"} 1.0' in text
     assert 'ignorerate_rejected_requests_total{door="webhook",reason="bad_signature"} 1.0' in text
     assert NOW.year == 2026
+
+
+def test_a_hanging_slack_times_out_and_the_card_is_retried(database_url: str) -> None:
+    with running_bot(database_url, env_extra={"SLACK_API_TIMEOUT": "1"}) as bot:
+        bot.slack.fail("chat.postMessage", "hang", times=1, value=3)
+        assert bot.handoff(lead("H-1")).status_code == 202
+        bot.slack.wait_for("chat.postMessage")
+        bot.wait_retrying()
+        bot.clock.advance(timedelta(minutes=1))
+        bot.wait_sent(1)
+        posts = bot.slack.called("chat.postMessage")
+        # the hung call may still have posted on Slack's side: at least once, never lost
+        assert len(posts) == 2
+        assert all(p["channel"] == "UA" for p in posts)
