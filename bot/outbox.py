@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -237,13 +237,3 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox delivery failed")
 
-
-def due_count(engine: Engine, now: datetime) -> int:
-    with engine.connect() as conn:
-        return len(
-            conn.execute(
-                select(OUTBOX.c.id).where(
-                    OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now
-                )
-            ).all()
-        )

@@ -10,12 +10,9 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, and_, case, func, or_, select, update
 
-from storage.repository import REPS, _insert
-from storage.tables import Action, Lead, OutboxMessage, SlackEvent, Team
+from storage.repository import ACTIONS, LEADS, REPS, TEAMS, _insert
+from storage.tables import OutboxMessage, SlackEvent
 
-LEADS = cast(Table, Lead.__table__)
-ACTIONS = cast(Table, Action.__table__)
-TEAMS = cast(Table, Team.__table__)
 OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
