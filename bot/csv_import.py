@@ -32,6 +32,7 @@ from bot.fields import (
     validate_lead,
 )
 from bot.services import check_actions, ingest_leads, record_actions
+from storage import repository as repo
 
 BATCH = 2000
 T = TypeVar("T", LeadInput, ActionInput)
@@ -255,6 +256,9 @@ class _Importer(Generic[T]):
                 rejects.close()
         self.result.rows = rows_seen
         self.result.imported = True
+        if self.result.added:
+            with self.engine.begin() as conn:
+                repo.refresh_statistics(conn)
         return self.result
 
     def _reject_rows(self, bad: list[tuple[int, dict[str, str], RowError]]) -> list[list[object]]:

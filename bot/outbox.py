@@ -236,4 +236,3 @@ class OutboxWorker:
                     pass
             except Exception:
                 log.exception("outbox delivery failed")
-
