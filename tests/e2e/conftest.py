@@ -114,6 +114,22 @@ class Bot:
             time.sleep(0.02)
         raise AssertionError(f"{sent} outbox messages sent, wanted {count}")
 
+    def wait_card(self, lead_id: int, timeout: float = 10) -> None:
+        """Until a card of the lead is marked sent (so a click can find it to update)."""
+        table = OutboxMessage.__table__
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.engine.connect() as conn:
+                sent = conn.execute(
+                    select(func.count())
+                    .select_from(table)
+                    .where(table.c.key.like(f"card:{lead_id}:%"), table.c.status == "sent")
+                ).scalar_one()
+            if sent:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"no card of lead {lead_id} was sent")
+
     def wait_retrying(self, timeout: float = 10) -> None:
         """Until some outbox message has failed once and waits for its next attempt."""
         table = OutboxMessage.__table__

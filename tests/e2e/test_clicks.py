@@ -17,8 +17,9 @@ from tests.e2e.test_thin_path import lead
 def new_lead(bot: Bot, external_id: str = "C-1", owner: str | None = "a@example.com") -> int:
     answer = bot.handoff(lead(external_id, owner=owner))
     assert answer.status_code == 202, answer.text
-    bot.slack.wait_for("chat.postMessage")
-    return int(answer.json()["accepted"][0]["id"])
+    lead_id = int(answer.json()["accepted"][0]["id"])
+    bot.wait_card(lead_id)
+    return lead_id
 
 
 def actions(bot: Bot) -> list[dict[str, Any]]:

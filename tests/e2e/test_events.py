@@ -146,3 +146,19 @@ def test_app_home_shows_a_manager_the_team_rate_and_who_holds_overdue_leads(bot:
     assert "*ignore %*\\n100.0%" in text
     assert "a@example.com: 2" in text
     assert text.index("a@example.com: 2") < text.index("b@example.com: 1")
+
+
+def test_a_click_on_the_home_tab_records_and_refreshes_the_home_tab(bot: Bot) -> None:
+    lead_id = new_lead(bot, "H-click")
+    click = bot.click_payload("UA", "lead.contacted.message", value=str(lead_id))
+    click["container"] = {"type": "view", "view_id": "VHOME"}
+    click.pop("channel")
+    click["view"] = {"id": "VHOME", "type": "home"}
+    assert bot.interact(click).status_code == 200
+    (published,) = bot.slack.wait_for("views.publish")
+    view = (
+        published["view"] if isinstance(published["view"], dict) else json.loads(published["view"])
+    )
+    assert "Waiting for your first touch: 0" in json.dumps(view)
+    (card,) = bot.slack.wait_for("chat.update")  # the DM card, updated in place too
+    assert "Contacted by <@UA>, Message" in json.dumps(card["blocks"], ensure_ascii=False)
