@@ -294,7 +294,8 @@ def refresh_statistics(conn: Connection) -> None:
     """After a bulk load: without fresh statistics PostgreSQL's planner takes a new
     table's `source = ?` for a few rows and filters `external_id` by hand, 130 ms a
     lookup at a million leads instead of an index probe (seen: a 1M-row action import
-    after a 1M-lead import had set 14 % of first actions after 11 minutes). SQLite's `PRAGMA optimize` does the same where needed."""
+    after a 1M-lead import had set 14 % of first actions after 11 minutes). SQLite's
+    `PRAGMA optimize` does the same where needed."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE leads, lead_owners, actions, reps")
     else:
