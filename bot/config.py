@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -23,6 +23,7 @@ import yaml
 from metrics.calendar import BusinessCalendar, Window, parse_weekly_hours
 from metrics.errors import CalendarError
 from metrics.model import RejectReason
+from metrics.nudges import NudgePolicy, SummaryPolicy
 from metrics.sla import SlaPolicy
 from storage.engine import DEFAULT_URL
 
@@ -104,10 +105,22 @@ class TeamConfig:
     reps: tuple[str, ...] = ()
     handoff_channels: tuple[HandoffChannel, ...] = ()
     post_to_channel: bool = False  # lead cards also go to the team channel
+    nudges: NudgePolicy = field(default_factory=NudgePolicy)
+    summary: SummaryPolicy = field(default_factory=SummaryPolicy)
 
     @cached_property
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar(self.timezone, self.hours, self.holidays)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How the outbox sends: tries before a message is parked as dead, and its pace
+    (Slack allows about one message a second a channel, and a workspace-wide budget)."""
+
+    max_attempts: int = 8
+    per_channel_per_second: float = 1.0
+    per_second: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,7 @@ class Settings:
     admins: tuple[str, ...] = ()
     reject_reasons: tuple[RejectReason, ...] = DEFAULT_REJECT_REASONS
     database_url: str = DEFAULT_URL
+    delivery: Delivery = Delivery()
     _by_name: dict[str, TeamConfig] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -181,6 +195,11 @@ class _Reader:
             self.fail(key, f"expected a positive integer, got {_show(value)}")
         return value
 
+    def positive_number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.fail(key, f"expected a positive number, got {_show(value)}")
+        return float(value)
+
     def boolean(self, value: Any, key: str) -> bool:
         if not isinstance(value, bool):
             self.fail(key, f"expected true or false, got {_show(value)}")
@@ -215,7 +234,15 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-TOP_KEYS = ("timezone", "locale", "teams", "admins", "reject_reasons", "database_url")
+TOP_KEYS = (
+    "timezone",
+    "locale",
+    "teams",
+    "admins",
+    "reject_reasons",
+    "database_url",
+    "delivery",
+)
 TEAM_KEYS = (
     "name",
     "timezone",
@@ -228,7 +255,19 @@ TEAM_KEYS = (
     "reps",
     "handoff_channels",
     "post_to_channel",
+    "nudges",
+    "summary",
 )
+NUDGE_KEYS = (
+    "heads_up_minutes",
+    "escalate_after_minutes",
+    "escalate_to_channel",
+    "reassign_after_minutes",
+    "max_reassignments",
+    "business_hours",
+    "lookback_days",
+)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def parse_settings(raw: Any, source: str, env: Mapping[str, str] | None = None) -> Settings:
@@ -258,7 +297,84 @@ def parse_settings(raw: Any, source: str, env: Mapping[str, str] | None = None) 
         admins=r.emails(top.get("admins"), "admins"),
         reject_reasons=reasons,
         database_url=r.text(url, "database_url"),
+        delivery=_delivery(r, top.get("delivery")),
     )
+
+
+def _delivery(r: _Reader, raw: Any) -> Delivery:
+    if raw is None:
+        return Delivery()
+    d = r.mapping(raw, "delivery", ("max_attempts", "per_channel_per_second", "per_second"))
+    default = Delivery()
+    return Delivery(
+        max_attempts=r.positive_int(
+            d.get("max_attempts", default.max_attempts), "delivery.max_attempts"
+        ),
+        per_channel_per_second=r.positive_number(
+            d.get("per_channel_per_second", default.per_channel_per_second),
+            "delivery.per_channel_per_second",
+        ),
+        per_second=r.positive_number(
+            d.get("per_second", default.per_second), "delivery.per_second"
+        ),
+    )
+
+
+def _optional_minutes(
+    r: _Reader, n: Mapping[str, Any], name: str, key: str, default: int | None
+) -> int | None:
+    if name not in n:
+        return default
+    if n[name] is None or n[name] is False:
+        return None
+    return r.positive_int(n[name], f"{key}.{name}")
+
+
+def _nudges(r: _Reader, raw: Any, key: str, sla: SlaPolicy) -> NudgePolicy:
+    default = NudgePolicy()
+    if raw is None:
+        return NudgePolicy(business_hours=sla.business_hours)
+    n = r.mapping(raw, key, NUDGE_KEYS)
+    lookback = r.positive_int(n.get("lookback_days", default.lookback_days), f"{key}.lookback_days")
+    max_times = n.get("max_reassignments", default.max_reassignments)
+    if isinstance(max_times, bool) or not isinstance(max_times, int) or max_times < 0:
+        r.fail(
+            f"{key}.max_reassignments",
+            f"expected a whole number, 0 or more, got {_show(max_times)}",
+        )
+    return NudgePolicy(
+        heads_up_minutes=_optional_minutes(r, n, "heads_up_minutes", key, None),
+        escalate_after_minutes=_optional_minutes(
+            r, n, "escalate_after_minutes", key, default.escalate_after_minutes
+        ),
+        escalate_to_channel=r.boolean(
+            n.get("escalate_to_channel", False), f"{key}.escalate_to_channel"
+        ),
+        reassign_after_minutes=_optional_minutes(r, n, "reassign_after_minutes", key, None),
+        max_reassignments=max_times,
+        business_hours=r.boolean(
+            n.get("business_hours", sla.business_hours), f"{key}.business_hours"
+        ),
+        lookback_days=lookback,
+    )
+
+
+def _summary(r: _Reader, raw: Any, key: str) -> SummaryPolicy:
+    if raw is None:
+        return SummaryPolicy()
+    if raw is False:
+        return SummaryPolicy(enabled=False)
+    s = r.mapping(raw, key, ("day", "time"))
+    day = str(s.get("day", "mon")).strip().lower()[:3]
+    if day not in WEEKDAYS:
+        r.fail(f"{key}.day", f"expected a day mon..sun, got {_show(s.get('day'))}")
+    at_raw = s.get("time", "09:00")
+    try:
+        hours, _, minutes = str(at_raw).partition(":")
+        at = time(int(hours), int(minutes))
+    except ValueError:
+        r.fail(f"{key}.time", f'expected a local time HH:MM such as "09:00", got {_show(at_raw)}')
+    return SummaryPolicy(weekday=WEEKDAYS.index(day), at=at)
 
 
 def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo) -> TeamConfig:
@@ -319,6 +435,8 @@ def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo) -> TeamConfig:
         reps=r.emails(t.get("reps"), f"{key}.reps"),
         handoff_channels=_handoff_channels(r, t.get("handoff_channels"), f"{key}.handoff_channels"),
         post_to_channel=r.boolean(t.get("post_to_channel", False), f"{key}.post_to_channel"),
+        nudges=_nudges(r, t.get("nudges"), f"{key}.nudges", sla),
+        summary=_summary(r, t.get("summary"), f"{key}.summary"),
     )
 
 

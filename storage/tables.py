@@ -50,6 +50,8 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # index in the config's rep list of the last rep a lead was reassigned to (round-robin)
+    reassign_cursor: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
 
 
 class Rep(Base):
@@ -78,6 +80,7 @@ class Lead(Base):
         Index(None, "handed_off_at"),
         Index(None, "team_id", "handed_off_at"),
         Index(None, "due_at"),
+        Index(None, "next_nudge_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     source: Mapped[str] = mapped_column(String(100))
@@ -99,6 +102,12 @@ class Lead(Base):
     reassigned_at: Mapped[datetime | None]  # earliest reassignment: before it, owner = initial
     snoozed_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # the nudge the SLA sweep sends next, and when (None: nothing more to send). The sweep
+    # reads only leads whose moment has come, so its cost follows the due leads.
+    next_nudge_at: Mapped[datetime | None]
+    nudge_stage: Mapped[str | None] = mapped_column(String(20))
+    nudge_cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cycle_started_at: Mapped[datetime | None]  # when an automatic reassignment began it
 
 
 class LeadOwner(Base):
@@ -142,6 +151,7 @@ class Nudge(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
     kind: Mapped[str] = mapped_column(String(20))  # heads_up, reminder, escalation, reassign
     cycle: Mapped[int] = mapped_column(Integer, default=0)
+    rep_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"))  # the owner nudged
     created_at: Mapped[datetime]
 
 
@@ -161,6 +171,8 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     external_ref: Mapped[str | None] = mapped_column(String(100))  # Slack message ts
+    # claims that expired unfinished (the sender died mid-send): each may be a duplicate
+    redeliveries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 
