@@ -108,6 +108,10 @@ class TeamConfig:
     nudges: NudgePolicy = field(default_factory=NudgePolicy)
     summary: SummaryPolicy = field(default_factory=SummaryPolicy)
 
+    @property
+    def escalate_channel(self) -> str | None:
+        return self.slack_channel if self.nudges.escalate_to_channel else None
+
     @cached_property
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar(self.timezone, self.hours, self.holidays)

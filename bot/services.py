@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
 from bot.config import Settings
 from bot.fields import ActionInput, FieldError, LeadInput
+from metrics.nudges import next_nudge
 from metrics.periods import Period, parse_period
 from metrics.report import Report
 from metrics.sla import due_at
@@ -43,18 +44,37 @@ def ingest_leads(
         team = settings.team(lead.team)
         if team is None:
             raise UnknownTeamError(lead.team, [t.name for t in settings.teams])
+        due = due_at(lead.handed_off_at, team.sla, team.calendar)
+        # a lead handed off before the lookback (an import of history) is counted, not chased
+        chase = lead.handed_off_at >= now - timedelta(days=team.nudges.lookback_days)
+        first = (
+            next_nudge(
+                None,
+                0,
+                handed_off_at=lead.handed_off_at,
+                due_at=due,
+                cycle_start=None,
+                sla_minutes=team.sla.minutes,
+                policy=team.nudges,
+                calendar=team.calendar,
+            )
+            if chase
+            else None
+        )
         new.append(
             repo.NewLead(
                 source=lead.source,
                 external_id=lead.external_id,
                 team_id=ids[team.name],
                 handed_off_at=lead.handed_off_at,
-                due_at=due_at(lead.handed_off_at, team.sla, team.calendar),
+                due_at=due,
                 owner_email=lead.owner_email,
                 name=lead.name,
                 company=lead.company,
                 email=lead.email,
                 campaign=lead.campaign,
+                next_nudge_at=first.at if first else None,
+                nudge_stage=first.stage.value if first else None,
             )
         )
     return repo.add_leads(conn, new, now)

@@ -38,6 +38,8 @@ class NewLead:
     company: str | None = None
     email: str | None = None
     campaign: str | None = None
+    next_nudge_at: datetime | None = None  # None: the SLA sweep never chases this lead
+    nudge_stage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,9 @@ def add_leads(
             "initial_owner_id": reps.get(lead.owner_email or ""),
             "owner_id": reps.get(lead.owner_email or ""),
             "created_at": now,
+            "next_nudge_at": lead.next_nudge_at,
+            "nudge_stage": lead.nudge_stage,
+            "nudge_cycle": 0,
         }
         for lead in batch.values()
     ]

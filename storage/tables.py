@@ -81,6 +81,8 @@ class Lead(Base):
         Index(None, "team_id", "handed_off_at"),
         Index(None, "due_at"),
         Index(None, "next_nudge_at"),
+        Index(None, "owner_id", "due_at"),  # a rep's open and overdue leads
+        Index(None, "team_id", "due_at"),  # a team's overdue leads, for its managers
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     source: Mapped[str] = mapped_column(String(100))

@@ -28,6 +28,8 @@ def upgrade() -> None:
             sa.Column("cycle_started_at", storage.types.UtcTimestamp(timezone=True), nullable=True)
         )
         batch.create_index("ix_leads_next_nudge_at", ["next_nudge_at"], unique=False)
+        batch.create_index("ix_leads_owner_id_due_at", ["owner_id", "due_at"], unique=False)
+        batch.create_index("ix_leads_team_id_due_at", ["team_id", "due_at"], unique=False)
     with op.batch_alter_table("teams") as batch:
         batch.add_column(
             sa.Column("reassign_cursor", sa.Integer(), server_default="-1", nullable=False)
@@ -52,6 +54,8 @@ def downgrade() -> None:
     with op.batch_alter_table("teams") as batch:
         batch.drop_column("reassign_cursor")
     with op.batch_alter_table("leads") as batch:
+        batch.drop_index("ix_leads_team_id_due_at")
+        batch.drop_index("ix_leads_owner_id_due_at")
         batch.drop_index("ix_leads_next_nudge_at")
         batch.drop_column("cycle_started_at")
         batch.drop_column("nudge_cycle")

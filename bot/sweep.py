@@ -1,0 +1,278 @@
+"""The SLA sweep: leads left untouched chase their reps, then their managers.
+
+Gather the leads whose next nudge has come, decide with `metrics.nudges`, then write in
+the caller's transaction: the nudge rows (unique per lead, kind and cycle, so nothing is
+sent twice whoever sweeps), automatic reassignments as actions, each lead's next nudge,
+and the digests to deliver: one message per person (or channel) per sweep, never one per
+lead. The digest lists what is overdue when it is delivered, so a lead acted on in the
+meantime is not shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from bot.config import Settings, TeamConfig
+from bot.leads import enqueue
+from metrics.model import ActionKind
+from metrics.nudges import NextNudge, Stage, defers_to_snooze, next_nudge, pick_round_robin
+from storage import nudges as store
+from storage import repository as repo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Decision:
+    lead_id: int
+    stage: Stage
+    cycle: int
+    owner: str | None  # the owner when it was decided (after a reassignment: the new one)
+    team: str
+
+
+@dataclass
+class SweepResult:
+    decisions: list[Decision] = field(default_factory=list)  # nudges newly recorded
+    reassigned: list[tuple[int, str | None, str]] = field(default_factory=list)
+    messages: dict[str, dict[str, object]] = field(default_factory=dict)  # outbox key -> payload
+    stopped: int = 0  # leads acted on, excluded or out of the lookback: nothing more to send
+
+    def describe(self) -> list[str]:
+        lines = [
+            f"{d.stage.value:<10} lead {d.lead_id} (team {d.team}, cycle {d.cycle}, "
+            f"owner {d.owner or 'unassigned'})"
+            for d in self.decisions
+        ]
+        lines += [
+            f"reassign   lead {lead} from {old or 'unassigned'} to {new}"
+            for lead, old, new in self.reassigned
+        ]
+        lines += [
+            f"message    {key} -> {payload['to']} ({len(payload['lead_ids'])} leads)"  # type: ignore[arg-type]
+            for key, payload in self.messages.items()
+        ]
+        return lines
+
+
+def _following(
+    lead: store.DueLead,
+    team: TeamConfig,
+    after: Stage | None,
+    cycle: int,
+    cycle_start: datetime | None,
+) -> NextNudge | None:
+    return next_nudge(
+        after,
+        cycle,
+        handed_off_at=lead.handed_off_at,
+        due_at=lead.due_at,
+        cycle_start=cycle_start,
+        sla_minutes=team.sla.minutes,
+        policy=team.nudges,
+        calendar=team.calendar,
+    )
+
+
+@dataclass
+class _Lead:
+    """One due lead as the sweep walks it through its stages."""
+
+    row: store.DueLead
+    stage: Stage
+    cycle: int
+    at: datetime
+    cycle_start: datetime | None
+    owner: str | None
+    owner_id: int | None
+
+
+def sweep(
+    conn: Connection, settings: Settings, now: datetime, limit: int | None = None
+) -> SweepResult:
+    """One sweep, written in `conn`'s transaction (roll it back for a dry run)."""
+    result = SweepResult()
+    progress: list[store.Progress] = []
+    wanted: list[tuple[_Lead, TeamConfig]] = []
+    for row in store.due_leads(conn, now, limit):
+        team = settings.team(row.team)
+        too_old = team is not None and row.handed_off_at < now - timedelta(
+            days=team.nudges.lookback_days
+        )
+        if team is None or not row.open or row.stage is None or too_old:
+            progress.append(store.Progress(row.id, None, None, row.cycle, row.cycle_started_at))
+            result.stopped += 1
+            continue
+        state = _Lead(
+            row,
+            Stage(row.stage),
+            row.cycle,
+            row.next_nudge_at,
+            row.cycle_started_at,
+            row.owner_email,
+            row.owner_id,
+        )
+        wanted.append((state, team))
+
+    planned: list[_Planned] = []
+    for state, team in wanted:
+        nxt = _walk(conn, state, team, now, result=result, planned=planned)
+        progress.append(
+            store.Progress(
+                state.row.id,
+                nxt.at if nxt else None,
+                nxt.stage.value if nxt else None,
+                nxt.cycle if nxt else state.cycle,
+                state.cycle_start,
+            )
+        )
+
+    new = store.record_nudges(
+        conn, ((p.lead_id, p.stage.value, p.cycle, p.owner_id) for p in planned), now
+    )
+    digests = _Digests(now)
+    for p in planned:
+        if (p.lead_id, p.stage.value, p.cycle) not in new:
+            continue  # another sweep sent it already
+        result.decisions.append(Decision(p.lead_id, p.stage, p.cycle, p.owner, p.team.name))
+        digests.add(p)
+    store.save_progress(conn, progress)
+    for key, payload in digests.messages().items():
+        if enqueue(conn, key, payload, now, target=str(payload["to"])):
+            result.messages[key] = payload
+    return result
+
+
+def _walk(
+    conn: Connection,
+    state: _Lead,
+    team: TeamConfig,
+    now: datetime,
+    *,
+    result: SweepResult,
+    planned: list[_Planned],
+) -> NextNudge | None:
+    """Takes the lead through every stage whose moment has come (several, when the bot
+    was down); returns the next one still to come."""
+    nxt: NextNudge | None = NextNudge(state.stage, state.cycle, state.at)
+    while nxt is not None and nxt.at <= now:
+        state.stage, state.cycle = nxt.stage, nxt.cycle
+        snoozed_until = state.row.snoozed_until
+        if nxt.stage is Stage.HEADS_UP and now >= state.row.due_at:
+            pass  # a heads-up that comes after the deadline has nothing to say
+        elif defers_to_snooze(nxt.stage) and snoozed_until is not None and snoozed_until > now:
+            return NextNudge(nxt.stage, nxt.cycle, snoozed_until)
+        elif nxt.stage is Stage.REASSIGN:
+            before = _Planned.of(state, team, Stage.REASSIGN, nxt.cycle)
+            if _reassign(conn, team, state, now, result):
+                planned.append(before)
+                state.cycle += 1
+                state.cycle_start = now
+                nxt = _following(state.row, team, None, state.cycle, now)
+                continue
+        else:
+            planned.append(_Planned.of(state, team, nxt.stage, nxt.cycle))
+        nxt = _following(state.row, team, nxt.stage, nxt.cycle, state.cycle_start)
+    return nxt
+
+
+def _reassign(
+    conn: Connection,
+    team: TeamConfig,
+    state: _Lead,
+    now: datetime,
+    result: SweepResult,
+) -> bool:
+    """Moves the lead round-robin to the next rep of the team who is not away."""
+    away = store.away(conn, team.reps)
+    candidates = [r for r in team.reps if r not in away]
+    if not [c for c in candidates if c != state.owner]:
+        log.warning("lead %s: no rep of team %s to reassign it to", state.row.id, team.name)
+        return False
+    cursor = store.reassign_cursor(conn, team.name)
+    new_owner, cursor = pick_round_robin(candidates, state.owner, cursor)
+    store.set_reassign_cursor(conn, team.name, cursor)
+    repo.add_actions(
+        conn,
+        [
+            repo.NewAction(
+                lead_id=state.row.id,
+                at=now,
+                kind=ActionKind.REASSIGNED,
+                idempotency_key=f"sweep:reassign:{state.row.id}:{state.cycle}",
+                via="sweep",
+                new_owner_email=new_owner,
+                reason="sla_reassignment",
+            )
+        ],
+        now,
+    )
+    result.reassigned.append((state.row.id, state.owner, new_owner))
+    state.owner = new_owner
+    state.owner_id = repo.ensure_reps(conn, [new_owner], now)[new_owner]
+    return True
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A nudge to record, with the owner as it was when it came due."""
+
+    lead_id: int
+    stage: Stage
+    cycle: int
+    owner: str | None
+    owner_id: int | None
+    team: TeamConfig
+
+    @classmethod
+    def of(cls, state: _Lead, team: TeamConfig, stage: Stage, cycle: int) -> _Planned:
+        return cls(state.row.id, stage, cycle, state.owner, state.owner_id, team)
+
+
+class _Digests:
+    """Groups the sweep's nudges into one message per recipient."""
+
+    def __init__(self, now: datetime) -> None:
+        self.stamp = now.strftime("%Y%m%dT%H%M")
+        self.reps: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self.managers: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self.channels: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+
+    def add(self, p: _Planned) -> None:
+        lead, team, stage = p.lead_id, p.team, p.stage
+        if stage in (Stage.HEADS_UP, Stage.REMINDER):
+            if p.owner is not None:
+                self.reps[p.owner][team.name].append(lead)
+            elif team.slack_channel:
+                self.channels[team.slack_channel][team.name].append(lead)
+            else:
+                log.warning("lead %s is unassigned and team %s has no channel", lead, team.name)
+        elif stage is Stage.ESCALATION:
+            for manager in team.managers:
+                self.managers[manager][team.name].append(lead)
+            if team.escalate_channel:
+                self.channels[team.escalate_channel][team.name].append(lead)
+            if not team.managers and not team.escalate_channel:
+                log.warning("lead %s: team %s has nobody to escalate to", lead, team.name)
+
+    def messages(self) -> dict[str, dict[str, object]]:
+        out: dict[str, dict[str, object]] = {}
+        for audience, groups in (
+            ("rep", self.reps),
+            ("manager", self.managers),
+            ("channel", self.channels),
+        ):
+            for to, by_team in sorted(groups.items()):
+                out[f"digest:{audience}:{to}:{self.stamp}"] = {
+                    "kind": "digest",
+                    "audience": audience,
+                    "to": to,
+                    "teams": sorted(by_team),
+                    "lead_ids": sorted(i for ids in by_team.values() for i in ids),
+                }
+        return out
