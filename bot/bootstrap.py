@@ -107,13 +107,15 @@ def build_service(
         raise ConfigError(
             "environment", "SLACK_API_TIMEOUT", f"expected whole seconds, got {timeout!r}"
         )
-    messenger = SlackMessenger(make_client(token, env.get("SLACK_API_URL"), int(timeout)))
+    api_url = env.get("SLACK_API_URL")
+    messenger = SlackMessenger(make_client(token, api_url, int(timeout)))
     directory = Directory(engine, messenger, clock)
+    sender = SlackMessenger(make_client(token, api_url, int(timeout), interactive=False))
     deliverer = Deliverer(
         engine,
         settings,
-        messenger,
-        directory,
+        sender,
+        Directory(engine, sender, clock),
         clock=clock,
         on_result=lambda status: metrics.outbox.labels(status).inc(),
     )

@@ -1,38 +1,172 @@
 """Delivering the outbox: messages written in the same transaction as the change that
-caused them, sent after it commits, retried until Slack takes them.
+caused them, sent after it commits, retried until Slack takes them, never lost.
 
-A row is claimed (with a lease) before it is sent and marked sent with Slack's
-(channel, ts) after, so a card can be updated in place later. Failed sends wait with
-exponential backoff; after `max_attempts` the row is parked as dead with its last error.
+- A row is claimed with a lease before it is sent and marked sent with Slack's
+  (channel, ts) after, so a card can be updated in place later. A sender killed between
+  the two leaves the lease to expire: the row goes out again (at most one duplicate per
+  crash) and is counted in `redeliveries` and in /metrics.
+- 429: the row waits for Retry-After, and so does every other send of this process (the
+  limit is the app's, per workspace). It is not counted as a failed try.
+- 5xx, timeouts, refused connections: exponential backoff with jitter; after
+  `max_attempts` tries the row is parked as dead with its last error, logged, counted,
+  listed by `ignorerate outbox --dead` and retried by `ignorerate outbox retry ID`.
+- Errors no retry can mend (channel_not_found, invalid_blocks, ...) park it at once.
+- Pace: about one message a second a channel and a workspace-wide budget, kept by
+  deferring rows rather than sleeping, so a fixed clock in tests never waits.
+
+The outbox's Web API client has no retry handlers of its own (bootstrap builds it so):
+slack_sdk's 429 handler sleeps in the sending thread for Retry-After, and its 5xx handler
+retries at once, both of which the outbox does better with its own clock and backoff.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import random
 import threading
+import time
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Table, and_, or_, select, update
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine
 
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import Delivery, Settings
 from bot.slack import blocks
 from bot.slack.messenger import SlackMessenger
 from bot.slack.people import Directory
 from storage import leads as store
-from storage.tables import OutboxMessage
+from storage import nudges as nudge_store
+from storage import outbox as rows
 
 log = logging.getLogger(__name__)
-OUTBOX = cast(Table, OutboxMessage.__table__)
 LEASE = timedelta(minutes=2)
+BACKOFF_BASE = 5.0  # seconds before the second try
+BACKOFF_CAP = 600.0
+# Slack errors that the same request will meet again however often it is sent
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "user_not_found",
+        "users_not_found",
+        "cannot_dm_bot",
+        "user_disabled",
+        "account_inactive",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "too_many_attachments",
+    }
+)
 
 
 class Undeliverable(Exception):  # noqa: N818 (a state, not a failure of ours)
     """Retrying will not help (no one to send it to)."""
+
+
+class Deferred(Exception):  # noqa: N818 (a state, not a failure)
+    """Not now: the pace allows this channel, or the workspace, nothing more yet.
+    `written`: the wait is on the bot's clock and goes on the row (a 429's Retry-After);
+    otherwise it is a fraction of a second of spacing, and the row is only let go."""
+
+    def __init__(self, wait: timedelta, *, written: bool = False) -> None:
+        super().__init__(f"paced for {wait.total_seconds():.1f}s")
+        self.wait = wait
+        self.written = written
+
+
+class Pacer:
+    """About one message a second a channel within a workspace-wide token bucket, on the
+    real (monotonic) clock: this is request spacing towards Slack, not business time.
+    And nothing at all while Slack's last 429 lasts, on the bot's clock like every other
+    wait that is written down. Per process: Slack's limits are per app and workspace, so
+    replicas share them; keep `per_second` at the workspace budget over the replicas."""
+
+    def __init__(
+        self,
+        delivery: Delivery,
+        clock: Clock,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.gap = 1 / delivery.per_channel_per_second
+        self.rate = delivery.per_second
+        self.clock = clock
+        self.monotonic = monotonic
+        self.tokens = delivery.per_second
+        self.refilled: float | None = None
+        self.next_free: dict[str, float] = {}
+        self.blocked_until: datetime | None = None
+        self._lock = threading.Lock()
+
+    def take(self, channel: str) -> None:
+        """Returns when `channel` may have a message now; raises Deferred otherwise."""
+        with self._lock:
+            now = self.clock.now()
+            if self.blocked_until is not None and now < self.blocked_until:
+                raise Deferred(self.blocked_until - now, written=True)
+            tick = self.monotonic()
+            if self.refilled is not None:
+                self.tokens = min(self.rate, self.tokens + (tick - self.refilled) * self.rate)
+            self.refilled = tick
+            free = self.next_free.get(channel)
+            if free is not None and tick < free:
+                raise Deferred(timedelta(seconds=free - tick))
+            if self.tokens < 1:
+                raise Deferred(timedelta(seconds=(1 - self.tokens) / self.rate))
+            self.tokens -= 1
+            self.next_free[channel] = tick + self.gap
+            if len(self.next_free) > 10_000:  # forget channels whose gap is long past
+                self.next_free = {c: t for c, t in self.next_free.items() if t > tick}
+
+    def block(self, wait: timedelta) -> None:
+        with self._lock:
+            until = self.clock.now() + wait
+            if self.blocked_until is None or until > self.blocked_until:
+                self.blocked_until = until
+
+    def soonest(self) -> float | None:
+        """Seconds until some paced channel is free again (None: none is waiting)."""
+        with self._lock:
+            tick = self.monotonic()
+            waits = [t - tick for t in self.next_free.values() if t > tick]
+            return min(waits) if waits else None
+
+
+def backoff(attempts: int, rng: random.Random) -> timedelta:
+    """Exponential, capped, with "equal jitter": half fixed, half random, so that senders
+    that failed together do not all come back in the same second."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1))
+    return timedelta(seconds=ceiling / 2 + rng.uniform(0, ceiling / 2))
+
+
+def _status(err: SlackApiError) -> int | None:
+    code = getattr(err.response, "status_code", None)
+    return code if isinstance(code, int) else None
+
+
+def _retry_after(err: SlackApiError) -> timedelta:
+    headers = getattr(err.response, "headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after") or "1"
+    if isinstance(value, list):
+        value = value[0]
+    try:
+        seconds = max(1, int(value))
+    except ValueError:
+        seconds = 1
+    return timedelta(seconds=seconds)
+
+
+def _at_whole_second(moment: datetime) -> datetime:
+    """The stored times are whole seconds: round a wait up, never down to `now`."""
+    return moment.replace(microsecond=0) + timedelta(seconds=1 if moment.microsecond else 0)
 
 
 class Deliverer:
@@ -44,7 +178,7 @@ class Deliverer:
         directory: Directory,
         *,
         clock: Clock,
-        max_attempts: int = 8,
+        rng: random.Random | None = None,
         on_result: Callable[[str], None] | None = None,
     ) -> None:
         self.engine = engine
@@ -52,113 +186,111 @@ class Deliverer:
         self.messenger = messenger
         self.directory = directory
         self.clock = clock
-        self.max_attempts = max_attempts
+        self.max_attempts = settings.delivery.max_attempts
+        self.pacer = Pacer(settings.delivery, clock)
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
         self.on_result = on_result or (lambda _status: None)
-
-    def _claim(self, limit: int) -> list[tuple[int, str, str, int]]:
-        now = self.clock.now()
-        with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.payload, OUTBOX.c.attempts)
-                .where(
-                    OUTBOX.c.status == "pending",
-                    OUTBOX.c.platform == "slack",
-                    OUTBOX.c.next_attempt_at <= now,
-                    or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now),
-                )
-                .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
-                .limit(limit)
-            ).all()
-            claimed = []
-            for id_, key, payload, attempts in rows:
-                # the lease is taken by a conditional UPDATE: a row two workers both saw
-                # goes to the one whose UPDATE matched
-                taken = conn.execute(
-                    update(OUTBOX)
-                    .where(
-                        and_(
-                            OUTBOX.c.id == id_,
-                            OUTBOX.c.status == "pending",
-                            or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now),
-                        )
-                    )
-                    .values(claimed_until=now + LEASE)
-                ).rowcount
-                if taken:
-                    claimed.append((id_, key, payload, attempts))
-            return claimed
 
     def run_once(self, limit: int = 50) -> int:
         """Sends what is due; returns how many were sent."""
+        with self.engine.begin() as conn:
+            claimed = rows.claim(conn, "slack", self.clock.now(), LEASE, limit)
         sent = 0
-        for id_, key, payload, attempts in self._claim(limit):
-            try:
-                ref = self._send(json.loads(payload))
-            except Undeliverable as err:
-                self._finish(id_, "dead", attempts + 1, error=str(err))
-                log.error("outbox %s is undeliverable: %s", key, err)
-                self.on_result("dead")
-            except Exception as err:
-                self._retry(id_, key, attempts + 1, err)
-            else:
-                self._finish(id_, "sent", attempts + 1, ref=ref)
-                self.on_result("sent")
+        for row in claimed:
+            if row.redelivered:
+                log.warning("outbox %s: its last claim expired unfinished; sending again", row.key)
+                self.on_result("redelivered")
+            if self._deliver(row):
                 sent += 1
         return sent
 
-    def _finish(
-        self, id_: int, status: str, attempts: int, ref: str | None = None, error: str | None = None
-    ) -> None:
+    def _deliver(self, row: rows.Claimed) -> bool:
         now = self.clock.now()
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == id_)
-                .values(
-                    status=status,
-                    attempts=attempts,
-                    external_ref=ref,
-                    last_error=error,
-                    claimed_until=None,
-                    sent_at=now if status == "sent" else None,
-                )
-            )
+        try:
+            ref = self._send(json.loads(row.payload))
+        except Deferred as paced:
+            if paced.written:
+                self._later(row, now + paced.wait, row.attempts)
+            else:
+                with self.engine.begin() as conn:
+                    rows.release(conn, row.id)
+            self.on_result("deferred")
+        except Undeliverable as err:
+            self._dead(row, row.attempts + 1, str(err))
+        except SlackApiError as err:
+            error = f"{_status(err) or ''} {err.response.get('error', '')}".strip()
+            if _status(err) == 429:
+                wait = _retry_after(err)
+                self.pacer.block(wait)
+                self._later(row, now + wait, row.attempts, f"rate limited for {wait}")
+                log.warning("outbox %s: Slack said 429, waiting %s", row.key, wait)
+                self.on_result("rate_limited")
+            elif err.response.get("error") in PERMANENT:
+                self._dead(row, row.attempts + 1, f"SlackApiError: {error}")
+            else:
+                self._retry(row, f"SlackApiError: {error}")
+        except Exception as err:
+            self._retry(row, f"{type(err).__name__}: {err}"[:1000])
+        else:
+            with self.engine.begin() as conn:
+                rows.finish(conn, row.id, "sent", row.attempts + 1, self.clock.now(), ref=ref)
+            self.on_result("sent")
+            return True
+        return False
 
-    def _retry(self, id_: int, key: str, attempts: int, err: Exception) -> None:
-        error = f"{type(err).__name__}: {err}"[:1000]
-        if attempts >= self.max_attempts:
-            self._finish(id_, "dead", attempts, error=error)
-            log.error("outbox %s parked as dead after %d attempts: %s", key, attempts, error)
-            self.on_result("dead")
-            return
-        delay = timedelta(seconds=min(600, 5 * 2 ** (attempts - 1)))
+    def _later(
+        self, row: rows.Claimed, at: datetime, attempts: int, error: str | None = None
+    ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == id_)
-                .values(
-                    attempts=attempts,
-                    last_error=error,
-                    claimed_until=None,
-                    next_attempt_at=self.clock.now() + delay,
-                )
-            )
-        log.warning("outbox %s failed (attempt %d), next in %s: %s", key, attempts, delay, error)
+            rows.later(conn, row.id, _at_whole_second(at), attempts=attempts, error=error)
+
+    def _dead(self, row: rows.Claimed, attempts: int, error: str) -> None:
+        with self.engine.begin() as conn:
+            rows.finish(conn, row.id, "dead", attempts, self.clock.now(), error=error)
+        log.error("outbox %s parked as dead after %d tries: %s", row.key, attempts, error)
+        self.on_result("dead")
+
+    def _retry(self, row: rows.Claimed, error: str) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self.max_attempts:
+            self._dead(row, attempts, error)
+            return
+        delay = backoff(attempts, self.rng)
+        self._later(row, self.clock.now() + delay, attempts, error)
+        log.warning("outbox %s failed (try %d), next in %s: %s", row.key, attempts, delay, error)
         self.on_result("retry")
+
+    def next_due(self) -> datetime | None:
+        with self.engine.connect() as conn:
+            return rows.next_due(conn, "slack")
+
+    # ------------------------------------------------------------ what each kind does
 
     def _send(self, payload: dict[str, Any]) -> str:
         kind = payload.get("kind")
         if kind == "lead_card":
             return self._lead_card(int(payload["lead_id"]), str(payload["to"]))
+        if kind == "digest":
+            return self._digest(payload)
         if kind == "post":
-            channel, ts = self.messenger.post(
+            return self._post(
                 str(payload["channel"]),
                 str(payload["text"]),
                 payload.get("blocks"),
                 payload.get("thread_ts"),
             )
-            return f"{channel}/{ts}"
         raise Undeliverable(f"unknown message kind {kind!r}")
+
+    def _post(
+        self,
+        target: str,
+        text: str,
+        card: list[dict[str, Any]] | None,
+        thread_ts: str | None = None,
+    ) -> str:
+        self.pacer.take(target)
+        channel, ts = self.messenger.post(target, text, card, thread_ts)
+        return f"{channel}/{ts}"
 
     def _lead_card(self, lead_id: int, to: str) -> str:
         with self.engine.connect() as conn:
@@ -186,11 +318,64 @@ class Deliverer:
                 )
             target = team.slack_channel
         text, card = blocks.lead_card(lead, tz, self.settings.locale)
-        channel, ts = self.messenger.post(target, text, card)
+        ref = self._post(target, text, card)
         if target.startswith(("U", "W")) and lead.owner is not None:
             with self.engine.begin() as conn:
-                store.remember_dm_channel(conn, lead.owner.id, channel)
-        return f"{channel}/{ts}"
+                store.remember_dm_channel(conn, lead.owner.id, ref.partition("/")[0])
+        return ref
+
+    def _digest(self, payload: dict[str, Any]) -> str:
+        """Renders what is overdue now (a lead acted on since the sweep is left out);
+        posts nothing when nothing is left."""
+        audience, to = str(payload["audience"]), str(payload["to"])
+        team_names = [str(n) for n in payload["teams"]]
+        teams = [t for t in (self.settings.team(n) for n in team_names) if t is not None]
+        if not teams:
+            raise Undeliverable(f"teams {team_names} are not configured any more")
+        now = self.clock.now()
+        since = now - timedelta(days=max(t.nudges.lookback_days for t in teams))
+        include = [int(i) for i in payload["lead_ids"]]
+        tz = teams[0].timezone
+        owner_id: int | None = None
+        target = to
+        if audience in ("rep", "manager"):
+            person = self.directory.by_email(to)
+            if person is None or not person.slack_user_id:
+                raise Undeliverable(f"{to} is not in this Slack workspace")
+            target = person.slack_user_id
+            tz = _zone(person.timezone) or tz
+            if audience == "rep":
+                owner_id = person.id
+            with self.engine.connect() as conn:
+                target = store.dm_channel(conn, person.id) or target
+        with self.engine.connect() as conn:
+            ids, total = nudge_store.overdue_leads(
+                conn,
+                now,
+                owner_id=owner_id,
+                team_names=() if audience == "rep" else team_names,
+                include=include,
+                since=since,
+            )
+            views = store.lead_views(conn, ids)
+        if total == 0:
+            return "nothing-left"
+        text, card = blocks.digest(
+            audience,
+            [views[i] for i in ids if i in views],
+            total,
+            teams=team_names,
+            tz=tz,
+            locale=self.settings.locale,
+            now=now,
+        )
+        ref = self._post(target, text, card)
+        if audience != "channel" and target.startswith(("U", "W")):
+            with self.engine.begin() as conn:
+                person = store.person_by_email(conn, to)
+                if person is not None:
+                    store.remember_dm_channel(conn, person.id, ref.partition("/")[0])
+        return ref
 
 
 def _zone(name: str | None) -> ZoneInfo | None:
@@ -203,8 +388,8 @@ def _zone(name: str | None) -> ZoneInfo | None:
 
 
 class OutboxWorker:
-    """Runs a Deliverer in a thread: woken when something is queued, and every
-    `interval` seconds for retries."""
+    """Runs a Deliverer in a thread: woken when something is queued, else when the next
+    row is due (at the latest every `interval` seconds)."""
 
     def __init__(self, deliverer: Deliverer, interval: float = 5.0) -> None:
         self.deliverer = deliverer
@@ -225,9 +410,23 @@ class OutboxWorker:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
+    def _pause(self) -> float:
+        try:
+            due = self.deliverer.next_due()
+        except Exception:
+            log.exception("could not read the outbox")
+            return self.interval
+        if due is None:
+            return self.interval
+        wait = (due - self.deliverer.clock.now()).total_seconds()
+        paced = self.deliverer.pacer.soonest()
+        if paced is not None and wait <= 0:
+            wait = paced  # due, but waiting for its channel's turn
+        return min(self.interval, max(0.05, math.ceil(wait * 10) / 10))
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            self._wake.wait(self._pause())
             self._wake.clear()
             if self._stop.is_set():
                 break

@@ -189,6 +189,14 @@ def remember_slack_user(
     )
 
 
+def dm_channel(conn: Connection, rep_id: int) -> str | None:
+    """The bot's DM channel with the rep, once a message there told us its id."""
+    return cast(
+        str | None,
+        conn.execute(select(REPS.c.slack_dm_channel).where(REPS.c.id == rep_id)).scalar(),
+    )
+
+
 def remember_dm_channel(conn: Connection, rep_id: int, channel: str) -> None:
     conn.execute(update(REPS).where(REPS.c.id == rep_id).values(slack_dm_channel=channel))
 

@@ -35,7 +35,8 @@ class Metrics:
         )
         self.outbox = Counter(
             "ignorerate_outbox_total",
-            "Outbox deliveries, by status (sent, retry, dead).",
+            "Outbox sends, by result: sent, retry, dead, rate_limited, deferred (paced), "
+            "redelivered (a claim expired unfinished: a possible duplicate).",
             ["status"],
             registry=self.registry,
         )

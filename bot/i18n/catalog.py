@@ -200,6 +200,35 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "`team:all` は管理者だけが使えます。",
     },
     # App Home
+    "digest.rep.heading": {
+        "en": "{n} of your leads need a first touch",
+        "ja": "初回対応が必要なリードが {n} 件あります",
+    },
+    "digest.manager.heading": {
+        "en": "{n} leads in {teams} are past their SLA with no first touch",
+        "ja": "{teams} で対応期限を過ぎた未対応のリードが {n} 件あります",
+    },
+    "digest.channel.heading": {
+        "en": "{n} leads in {teams} are waiting for someone to take them",
+        "ja": "{teams} で対応待ちのリードが {n} 件あります",
+    },
+    "digest.overdue": {
+        "en": ":red_circle: {late} past the deadline ({due})",
+        "ja": ":red_circle: 期限（{due}）を {late} 超過",
+    },
+    "digest.due_in": {
+        "en": ":large_yellow_circle: due in {left} ({due})",
+        "ja": ":large_yellow_circle: 期限まで {left}（{due}）",
+    },
+    "digest.held_by": {"en": "held by {owner}", "ja": "担当: {owner}"},
+    "digest.more": {
+        "en": "…and {n} more. Your Home tab lists them all.",
+        "ja": "…ほか {n} 件。すべてホームタブに表示されています。",
+    },
+    "digest.footer": {
+        "en": "A first call, email or rejection stops these reminders for that lead.",
+        "ja": "電話・メール・却下のいずれかを記録すると、そのリードのリマインドは止まります。",
+    },
     "home.title": {"en": "Your leads", "ja": "あなたのリード"},
     "home.your_open": {
         "en": "Waiting for your first touch: {n}",

@@ -417,3 +417,93 @@ def home_view(
     if total_open > shown and leads:
         blocks.append(context(t(locale, "slack.and_more", n=total_open - shown)))
     return {"type": "home", "blocks": blocks}
+
+
+DIGEST_BLOCKS_PER_LEAD = 2
+
+
+def digest_buttons(lead: LeadView, locale: str) -> Block:
+    """The buttons of one lead in a digest. The block id tells a click that it came from a
+    digest, so the message is amended in place rather than replaced by a lead card."""
+    value = str(lead.id)
+    elements: list[Block] = [
+        {
+            "type": "button",
+            "action_id": f"lead.contacted.{c.value}",
+            "text": plain(t(locale, f"contact.{c.value}")),
+            "value": value,
+            **({"style": "primary"} if c is ContactChannel.CALL else {}),
+        }
+        for c in (ContactChannel.CALL, ContactChannel.EMAIL, ContactChannel.MEETING)
+    ]
+    elements += [
+        {
+            "type": "button",
+            "action_id": "lead.reject",
+            "text": plain(t(locale, "card.reject")),
+            "value": value,
+        },
+        {
+            "type": "static_select",
+            "action_id": "lead.snooze",
+            "placeholder": plain(t(locale, "card.snooze")),
+            "options": [
+                {"text": plain(human_minutes(m, locale)), "value": f"{lead.id}:{m}"}
+                for m in SNOOZE_MINUTES
+            ],
+        },
+    ]
+    return {"type": "actions", "block_id": f"digest:{lead.id}", "elements": elements}
+
+
+def digest_line(lead: LeadView, tz: ZoneInfo, locale: str, now: datetime, *, owner: bool) -> str:
+    title = escape(lead.name or lead.email or lead.external_id)
+    if lead.company:
+        title += f" · {escape(lead.company)}"
+    if lead.due_at <= now:
+        late = human_minutes((now - lead.due_at).total_seconds() / 60, locale)
+        state = t(locale, "digest.overdue", late=late, due=when(lead.due_at, tz))
+    else:
+        left = human_minutes((lead.due_at - now).total_seconds() / 60, locale)
+        state = t(locale, "digest.due_in", left=left, due=when(lead.due_at, tz))
+    line = f"*{title}* ({escape(lead.source)})\n{state}"
+    if owner:
+        line += " · " + t(locale, "digest.held_by", owner=who(lead.owner, locale))
+    return line
+
+
+def digest(
+    audience: str,
+    leads: Sequence[LeadView],
+    total: int,
+    *,
+    teams: Sequence[str],
+    tz: ZoneInfo,
+    locale: str,
+    now: datetime,
+) -> tuple[str, list[Block]]:
+    """One message listing a person's (or a channel's) overdue leads, each with buttons;
+    "and N more" past what one message can hold (50 blocks)."""
+    team_names = ", ".join(teams)
+    heading = t(locale, f"digest.{audience}.heading", n=total, teams=team_names)
+    blocks: list[Block] = [section(f"*{escape(heading)}*")]
+    room = (MAX_MESSAGE_BLOCKS - 3) // DIGEST_BLOCKS_PER_LEAD
+    shown = list(leads)[:room]
+    for lead in shown:
+        blocks.append(section(digest_line(lead, tz, locale, now, owner=audience != "rep")))
+        blocks.append(digest_buttons(lead, locale))
+    if total > len(shown):
+        blocks.append(context(t(locale, "digest.more", n=total - len(shown))))
+    blocks.append(context(t(locale, "digest.footer")))
+    return heading, blocks
+
+
+def digest_resolved(blocks: list[Block], lead_id: int, status: str) -> list[Block]:
+    """The digest as it was, with one lead's buttons replaced by what happened to it."""
+    out = []
+    for block in blocks:
+        if block.get("block_id") == f"digest:{lead_id}":
+            out.append(context(status))
+        else:
+            out.append(block)
+    return out

@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -21,16 +22,20 @@ from slack_sdk.http_retry.builtin_handlers import (
 DEFAULT_API_URL = "https://slack.com/api/"
 
 
-def make_client(token: str, base_url: str | None = None, timeout: int = 10) -> WebClient:
-    return WebClient(
-        token=token,
-        base_url=base_url or DEFAULT_API_URL,
-        timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
+def make_client(
+    token: str, base_url: str | None = None, timeout: int = 10, *, interactive: bool = True
+) -> WebClient:
+    """`interactive`: for listeners, where a person waits and a short retry inside the
+    call is right. The outbox's client (interactive=False) retries only a dropped
+    connection once: it owns 429 and 5xx itself, with its own clock and backoff."""
+    handlers: list[RetryHandler] = [ConnectionErrorRetryHandler(max_retry_count=1)]
+    if interactive:
+        handlers += [
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        ]
+    return WebClient(
+        token=token, base_url=base_url or DEFAULT_API_URL, timeout=timeout, retry_handlers=handlers
     )
 
 

@@ -130,8 +130,8 @@ class Bot:
             time.sleep(0.02)
         raise AssertionError(f"no card of lead {lead_id} was sent")
 
-    def wait_retrying(self, timeout: float = 10) -> None:
-        """Until some outbox message has failed once and waits for its next attempt."""
+    def wait_retrying(self, attempts: int = 1, timeout: float = 10) -> None:
+        """Until some outbox message has failed `attempts` times and waits for its next."""
         table = OutboxMessage.__table__
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -139,7 +139,7 @@ class Bot:
                 failed = conn.execute(
                     select(func.count())
                     .select_from(table)
-                    .where(table.c.status == "pending", table.c.attempts > 0)
+                    .where(table.c.status == "pending", table.c.attempts >= attempts)
                 ).scalar_one()
             if failed:
                 return

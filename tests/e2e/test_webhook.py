@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -112,25 +113,38 @@ def test_owner_given_by_slack_id_receives_the_card(bot: Bot) -> None:
 
 
 def test_slack_failing_delays_the_card_but_loses_nothing(bot: Bot) -> None:
-    # 500s beyond the client's own retries, then Slack is back: the outbox retries
+    # three 500s, then Slack is back: the outbox backs off after each and delivers once
     bot.slack.fail("chat.postMessage", "500", times=3)
     assert bot.handoff(lead("R-1")).status_code == 202
-    bot.slack.wait_for("chat.postMessage", count=3)
-    bot.clock.advance(timedelta(minutes=1))  # past the outbox's backoff
+    for tries in (1, 2, 3):
+        bot.slack.wait_for("chat.postMessage", count=tries)
+        bot.wait_retrying(attempts=tries)
+        assert len(bot.slack.called("chat.postMessage")) == tries  # nothing before the backoff
+        bot.clock.advance(timedelta(minutes=5))  # past the backoff after this many tries
     posts = bot.slack.wait_for("chat.postMessage", count=4)
     assert posts[-1]["channel"] == "UA"
+    bot.wait_sent(1)
     with bot.engine.connect() as conn:
         status, attempts = conn.execute(
             select(OutboxMessage.__table__.c.status, OutboxMessage.__table__.c.attempts)
         ).one()
-    assert (status, attempts) == ("sent", 2)
+    assert (status, attempts) == ("sent", 4)
 
 
-def test_rate_limited_post_is_retried_after_retry_after(bot: Bot) -> None:
-    bot.slack.fail("chat.postMessage", "429", times=1, value=1)
+def test_rate_limited_post_waits_for_retry_after_then_goes(bot: Bot) -> None:
+    bot.slack.fail("chat.postMessage", "429", times=1, value=30)
     assert bot.handoff(lead("R-2")).status_code == 202
+    bot.slack.wait_for("chat.postMessage", count=1)
+    bot.clock.advance(timedelta(seconds=29))
+    time.sleep(0.5)  # the worker polls every 0.1 s: it had time to send, and must not
+    assert len(bot.slack.called("chat.postMessage")) == 1
+    bot.clock.advance(timedelta(seconds=2))
     posts = bot.slack.wait_for("chat.postMessage", count=2)
     assert [p["channel"] for p in posts] == ["UA", "UA"]
+    bot.wait_sent(1)
+    with bot.engine.connect() as conn:
+        attempts = conn.execute(select(OutboxMessage.__table__.c.attempts)).scalar_one()
+    assert attempts == 1  # a 429 is Slack saying "later", not a failed try
 
 
 def test_health_and_metrics(bot: Bot) -> None:

@@ -207,7 +207,7 @@ def test_an_unassigned_lead_is_chased_in_the_team_channel(engine: Engine) -> Non
 
 def test_escalation_reaches_the_channel_when_the_team_asks(engine: Engine) -> None:
     s = settings(managers=[], nudges={"escalate_after_minutes": 30, "escalate_to_channel": True})
-    (lead,) = handoff(engine, s, 1)
+    handoff(engine, s, 1)
     run(engine, s, 90)
     assert [(d["audience"], d["to"]) for d in digests(engine)] == [
         ("rep", "a@example.com"),

@@ -1,0 +1,174 @@
+"""The outbox table: claims with a lease, outcomes, and what an operator lists and retries.
+
+Claiming is safe with several senders: on PostgreSQL the candidates are read with
+`FOR UPDATE SKIP LOCKED`, so two replicas never wait on or take the same row; on both
+databases the lease is then taken by a conditional UPDATE, which only one writer can win.
+A claim that expired without an outcome means a sender died mid-send: the row goes out
+again, and `redeliveries` counts it, since Slack may already have shown it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Connection, Table, and_, func, or_, select, update
+
+from storage.tables import OutboxMessage
+
+OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    key: str
+    payload: str
+    attempts: int
+    redelivered: bool  # a previous claim expired without an outcome
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    key: str
+    platform: str
+    target: str
+    status: str
+    attempts: int
+    redeliveries: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def claim(
+    conn: Connection, platform: str, now: datetime, lease: timedelta, limit: int
+) -> list[Claimed]:
+    free = or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now)
+    rows = conn.execute(
+        select(
+            OUTBOX.c.id,
+            OUTBOX.c.key,
+            OUTBOX.c.payload,
+            OUTBOX.c.attempts,
+            OUTBOX.c.claimed_until,
+        )
+        .where(
+            OUTBOX.c.status == "pending",
+            OUTBOX.c.platform == platform,
+            OUTBOX.c.next_attempt_at <= now,
+            free,
+        )
+        .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer at a time
+    ).all()
+    claimed = []
+    for id_, key, payload, attempts, claimed_until in rows:
+        redelivered = claimed_until is not None
+        taken = conn.execute(
+            update(OUTBOX)
+            .where(and_(OUTBOX.c.id == id_, OUTBOX.c.status == "pending", free))
+            .values(
+                claimed_until=now + lease,
+                redeliveries=OUTBOX.c.redeliveries + (1 if redelivered else 0),
+            )
+        ).rowcount
+        if taken:
+            claimed.append(Claimed(id_, key, payload, attempts, redelivered))
+    return claimed
+
+
+def finish(
+    conn: Connection,
+    id_: int,
+    status: str,
+    attempts: int,
+    now: datetime,
+    *,
+    ref: str | None = None,
+    error: str | None = None,
+) -> None:
+    conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == id_)
+        .values(
+            status=status,
+            attempts=attempts,
+            external_ref=ref,
+            last_error=error,
+            claimed_until=None,
+            sent_at=now if status == "sent" else None,
+        )
+    )
+
+
+def later(
+    conn: Connection, id_: int, at: datetime, *, attempts: int, error: str | None = None
+) -> None:
+    """Back to pending, not before `at`."""
+    values: dict[str, object] = {"attempts": attempts, "claimed_until": None, "next_attempt_at": at}
+    if error is not None:
+        values["last_error"] = error
+    conn.execute(update(OUTBOX).where(OUTBOX.c.id == id_).values(values))
+
+
+def release(conn: Connection, id_: int) -> None:
+    """Lets a claimed row go untried, as it was."""
+    conn.execute(update(OUTBOX).where(OUTBOX.c.id == id_).values(claimed_until=None))
+
+
+def next_due(conn: Connection, platform: str) -> datetime | None:
+    return cast(
+        datetime | None,
+        conn.execute(
+            select(func.min(OUTBOX.c.next_attempt_at)).where(
+                OUTBOX.c.status == "pending", OUTBOX.c.platform == platform
+            )
+        ).scalar(),
+    )
+
+
+def listing(conn: Connection, status: str, limit: int = 200) -> list[Row]:
+    rows = conn.execute(
+        select(
+            OUTBOX.c.id,
+            OUTBOX.c.key,
+            OUTBOX.c.platform,
+            OUTBOX.c.target,
+            OUTBOX.c.status,
+            OUTBOX.c.attempts,
+            OUTBOX.c.redeliveries,
+            OUTBOX.c.next_attempt_at,
+            OUTBOX.c.last_error,
+            OUTBOX.c.created_at,
+            OUTBOX.c.sent_at,
+        )
+        .where(OUTBOX.c.status == status)
+        .order_by(OUTBOX.c.id)
+        .limit(limit)
+    )
+    return [Row(*row) for row in rows]
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(OUTBOX.c.status, func.count()).group_by(OUTBOX.c.status))
+    return {status: int(n) for status, n in rows}
+
+
+def redeliveries(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.sum(OUTBOX.c.redeliveries), 0))).scalar_one())
+
+
+def requeue(conn: Connection, id_: int, now: datetime) -> bool:
+    """A dead message back to pending, with its tries counted afresh."""
+    return bool(
+        conn.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == id_, OUTBOX.c.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=now, claimed_until=None)
+        ).rowcount
+    )
