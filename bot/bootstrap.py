@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -17,6 +17,7 @@ from bot.http.metrics import Metrics
 from bot.http.server import Server
 from bot.http.webhooks import HandoffDoor
 from bot.outbox import Deliverer, OutboxWorker
+from bot.scheduler import Job, Scheduler, Ticker
 from bot.slack.app import SlackContext, build_app
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
@@ -54,8 +55,11 @@ class Service:
     worker: OutboxWorker | None = None
     socket: SocketModeHandler | None = None
     listeners: ThreadPoolExecutor | None = None
+    scheduler: Scheduler | None = None
 
     def start(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.start()  # first: a second scheduler on one SQLite file stops here
         if self.worker is not None:
             self.worker.start()
             self.worker.wake()  # whatever was left pending by the last run
@@ -67,9 +71,16 @@ class Service:
             self.socket.close()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
         if self.listeners is not None:
             self.listeners.shutdown(wait=True)  # work after an ack finishes before we go
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.worker is not None:
             self.worker.stop()
         self.engine.dispose()
+
+
+def default_jobs() -> list[Job]:
+    """What each tick runs after the SLA sweep."""
+    return []
 
 
 def build_service(
@@ -79,9 +90,26 @@ def build_service(
     outbox_interval: float = 5.0,
     *,
     dispatch_in_thread: bool = True,
+    scheduler_interval: float | None = 60.0,
 ) -> Service:
+    """`scheduler_interval` None: no SLA sweep or summaries in this process (tests that
+    drive ticks by hand)."""
     engine = engine_for(settings)
     metrics = Metrics()
+
+    def scheduler(wake: Callable[[], None]) -> Scheduler | None:
+        if scheduler_interval is None:
+            return None
+        ticker = Ticker(
+            engine,
+            settings,
+            clock,
+            jobs=default_jobs(),
+            on_queued=wake,
+            on_tick=lambda result: metrics.ticks.labels(result).inc(),
+        )
+        return Scheduler(ticker, scheduler_interval)
+
     token = env.get("SLACK_BOT_TOKEN")
     signing_secret = env.get("SLACK_SIGNING_SECRET")
     app_token = env.get("SLACK_APP_TOKEN")
@@ -101,7 +129,7 @@ def build_service(
             " and ".join(missing),
         )
         server = Server(engine, metrics, door, None)
-        return Service(server.app(), engine, metrics, "off")
+        return Service(server.app(), engine, metrics, "off", scheduler=scheduler(lambda: None))
     timeout = env.get("SLACK_API_TIMEOUT", "10")
     if not timeout.isdigit() or int(timeout) < 1:
         raise ConfigError(
@@ -146,4 +174,5 @@ def build_service(
         worker,
         socket,
         listeners,
+        scheduler(worker.wake),
     )

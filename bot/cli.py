@@ -15,7 +15,7 @@ import click
 from sqlalchemy import Engine
 
 from bot.bootstrap import DatabaseNotReadyError, engine_for
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import ConfigError, Settings, config_path, load_settings
 from bot.csv_import import ActionImporter, ImportResult, LeadImporter, RowError
 from bot.fields import parse_instant
@@ -274,6 +274,107 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+@main.command("sweep")
+@click.option("--once", is_flag=True, help="Run one tick now (required: `serve` runs them).")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; write nothing.")
+@click.option("--at", "at", help="Sweep as of this moment (ISO 8601 with offset; default now).")
+@click.pass_obj
+def sweep_cmd(obj: Context, once: bool, dry_run: bool, at: str | None) -> None:
+    """One SLA sweep (and any weekly summary due): prints each nudge decided and each
+    message queued. A running `ignorerate serve` delivers what is queued."""
+    from bot.bootstrap import default_jobs
+    from bot.scheduler import Ticker
+
+    if not once:
+        fail("pass --once: the sweep that repeats every minute runs inside `ignorerate serve`")
+    settings = obj.settings()
+    engine = _engine(settings)
+    moment = _as_of(obj, at)
+    ticker = Ticker(engine, settings, FixedClock(moment), jobs=default_jobs())
+    result = ticker.tick(dry_run=dry_run)
+    if result is None:
+        fail("another process is running this tick right now; nothing was done", code=1)
+    for line in result.sweep.describe():
+        click.echo(line)
+    for key in result.summaries:
+        click.echo(f"summary    {key}")
+    verb = "would be queued (dry run: nothing written)" if dry_run else "queued"
+    click.echo(
+        f"{len(result.sweep.decisions)} nudges, {len(result.sweep.reassigned)} reassignments, "
+        f"{result.queued} messages {verb}"
+    )
+
+
+@main.group("outbox", invoke_without_command=True)
+@click.option("--dead", is_flag=True, help="List the messages parked as dead, with their errors.")
+@click.option("--pending", is_flag=True, help="List the messages waiting to be sent.")
+@click.pass_context
+def outbox_cmd(ctx: click.Context, dead: bool, pending: bool) -> None:
+    """Messages waiting to be sent, or parked as dead after their last try."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from storage import outbox as rows
+
+    obj: Context = ctx.obj
+    engine = _engine(obj.settings())
+    with engine.connect() as conn:
+        counts = rows.counts(conn)
+        redelivered = rows.redeliveries(conn)
+        listed = [
+            row
+            for status, wanted in (("pending", pending), ("dead", dead))
+            if wanted
+            for row in rows.listing(conn, status)
+        ]
+    click.echo(
+        " ".join(f"{s}: {counts.get(s, 0)}" for s in ("pending", "sent", "dead"))
+        + f" (redelivered after a crash: {redelivered})"
+    )
+    for row in listed:
+        click.echo(
+            f"{row.id:>8}  {row.status:<7} {row.key}  tries {row.attempts}  "
+            f"next {row.next_attempt_at.isoformat()}"
+            + (f"\n          {row.last_error}" if row.last_error else "")
+        )
+
+
+@outbox_cmd.command("retry")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.pass_obj
+def outbox_retry(obj: Context, ids: tuple[int, ...]) -> None:
+    """Send dead messages again (by the ids `ignorerate outbox --dead` lists)."""
+    from storage import outbox as rows
+
+    engine = _engine(obj.settings())
+    now = obj.clock.now()
+    missing = []
+    with engine.begin() as conn:
+        for id_ in ids:
+            if not rows.requeue(conn, id_, now):
+                missing.append(id_)
+    for id_ in ids:
+        if id_ not in missing:
+            click.echo(f"{id_}: queued again; a running `ignorerate serve` sends it")
+    if missing:
+        fail(f"no dead message with id {', '.join(map(str, missing))}", code=1)
+
+
+@main.command("away")
+@click.argument("email")
+@click.option("--back", is_flag=True, help="The rep is back: reassignments may pick them again.")
+@click.pass_obj
+def away_cmd(obj: Context, email: str, back: bool) -> None:
+    """Mark a rep away: the SLA sweep's round-robin reassignment skips them."""
+    from storage import nudges
+
+    if "@" not in email:
+        fail(f"expected an email address, got {email!r}")
+    engine = _engine(obj.settings())
+    with engine.begin() as conn:
+        nudges.set_away(conn, email, not back, obj.clock.now())
+    click.echo(f"{email.lower()} is {'back' if back else 'away'}")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=3000, show_default=True, type=int)
@@ -293,6 +394,7 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     from bot.bootstrap import build_service
+    from bot.scheduler import SchedulerLockedError
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -302,7 +404,11 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
         service = build_service(settings, os.environ, obj.clock)
     except (DatabaseNotReadyError, ConfigError) as err:
         fail(str(err))
-    service.start()
+    try:
+        service.start()
+    except SchedulerLockedError as err:
+        service.stop()
+        fail(str(err))
     try:
         uvicorn.run(service.app, host=host, port=port, log_level=log_level, access_log=False)
     finally:

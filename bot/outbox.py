@@ -190,6 +190,7 @@ class Deliverer:
         self.pacer = Pacer(settings.delivery, clock)
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
         self.on_result = on_result or (lambda _status: None)
+        self._key: str | None = None  # the outbox key of the message being sent
 
     def run_once(self, limit: int = 50) -> int:
         """Sends what is due; returns how many were sent."""
@@ -207,6 +208,7 @@ class Deliverer:
     def _deliver(self, row: rows.Claimed) -> bool:
         now = self.clock.now()
         try:
+            self._key = row.key
             ref = self._send(json.loads(row.payload))
         except Deferred as paced:
             if paced.written:
@@ -289,7 +291,7 @@ class Deliverer:
         thread_ts: str | None = None,
     ) -> str:
         self.pacer.take(target)
-        channel, ts = self.messenger.post(target, text, card, thread_ts)
+        channel, ts = self.messenger.post(target, text, card, thread_ts, key=self._key)
         return f"{channel}/{ts}"
 
     def _lead_card(self, lead_id: int, to: str) -> str:

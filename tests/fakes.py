@@ -49,6 +49,7 @@ class FakeSlack:
     users: dict[str, User] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    posted: list[dict[str, Any]] = field(default_factory=list)  # messages Slack took
     failures: dict[str, deque[tuple[str, float]]] = field(
         default_factory=lambda: defaultdict(deque)
     )
@@ -68,9 +69,25 @@ class FakeSlack:
 
     def fail(self, method: str, how: str, times: int = 1, value: float = 0) -> None:
         """The next `times` calls of `method` answer `how`: "429" (Retry-After `value`
-        seconds), "500", or "hang" (`value` seconds before answering)."""
+        seconds), "500", "hang" (`value` seconds, then the usual answer: Slack did the
+        work but the client may have given up), "stall" (`value` seconds, then 503: the
+        work was not done), or "error:CODE" ({"ok": false, "error": CODE})."""
         for _ in range(times):
             self.failures[method].append((how, value))
+
+    def delivered(self) -> dict[str, int]:
+        """How many times Slack took each outbox message (by the key in its metadata)."""
+        counts: dict[str, int] = defaultdict(int)
+        with self._lock:
+            posted = list(self.posted)
+        for params in posted:
+            meta = params.get("metadata")
+            if isinstance(meta, str):
+                meta = json.loads(meta)
+            key = ((meta or {}).get("event_payload") or {}).get("key")
+            if key:
+                counts[key] += 1
+        return dict(counts)
 
     def called(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -97,7 +114,7 @@ class FakeSlack:
 
     # ------------------------------------------------------------ the server
 
-    async def _api(self, request: Request) -> Response:
+    async def _api(self, request: Request) -> Response:  # noqa: PLR0911 (one answer per failure scripted)
         method = request.path_params["method"]
         raw = await request.body()
         if request.headers.get("content-type", "").startswith("application/json"):
@@ -119,6 +136,11 @@ class FakeSlack:
                 return Response("internal error", status_code=500)
             if how == "hang":
                 await asyncio.sleep(value)
+            if how == "stall":
+                await asyncio.sleep(value)
+                return Response("service unavailable", status_code=503)
+            if how.startswith("error:"):
+                return JSONResponse({"ok": False, "error": how.partition(":")[2]})
         if method == "apps.connections.open":
             if request.headers.get("authorization") != f"Bearer {APP_TOKEN}":
                 return JSONResponse({"ok": False, "error": "invalid_auth"})
@@ -156,6 +178,8 @@ class FakeSlack:
                 ts = f"1800000000.{self._ts:06d}"
             if channel.startswith(("U", "W")):
                 channel = "D" + channel[1:]
+            with self._lock:
+                self.posted.append(params)
             return {"ok": True, "channel": channel, "ts": ts}
         if method == "chat.update":
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}

@@ -40,6 +40,12 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.ticks = Counter(
+            "ignorerate_scheduler_ticks_total",
+            "Scheduler ticks, by result: done, skipped (another replica held it), failed.",
+            ["result"],
+            registry=self.registry,
+        )
         self.errors = Counter(
             "ignorerate_listener_errors_total",
             "Slack listeners that raised.",

@@ -85,11 +85,19 @@ class SlackMessenger:
         text: str,
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
+        key: str | None = None,
     ) -> tuple[str, str]:
         """Posts a message; returns (channel, ts). A user id as channel means the bot's DM
-        with that user, and the channel returned is the DM's own id."""
+        with that user, and the channel returned is the DM's own id. `key`, the outbox
+        key, rides along as message metadata: a message sent twice after a crash can be
+        told apart in Slack from two messages."""
+        metadata = {"event_type": "ignorerate_message", "event_payload": {"key": key}}
         response = self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            metadata=metadata if key else None,
         )
         return str(response["channel"]), str(response["ts"])
 

@@ -255,7 +255,10 @@ def bot(database_url: str) -> Iterator[Bot]:
 
 @contextmanager
 def running_bot(
-    database_url: str, env_extra: dict[str, str] | None = None, **overrides: Any
+    database_url: str,
+    env_extra: dict[str, str] | None = None,
+    scheduler_interval: float | None = None,
+    **overrides: Any,
 ) -> Iterator[Bot]:
     config = {**json.loads(json.dumps(CONFIG)), **overrides}
     settings = parse_settings(
@@ -272,7 +275,9 @@ def running_bot(
             "SLACK_API_URL": f"{slack.url}/api/",
             **(env_extra or {}),
         }
-        service = build_service(settings, env, clock, outbox_interval=0.1)
+        service = build_service(
+            settings, env, clock, outbox_interval=0.1, scheduler_interval=scheduler_interval
+        )
         service.start()
         engine = make_engine(database_url)
         try:

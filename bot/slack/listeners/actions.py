@@ -60,8 +60,13 @@ def perform(
         now,
     )
     ctx.metrics.clicks.labels(kind.value, outcome.result.value).inc()
+    # a click in a digest amends the digest; elsewhere the message clicked is the card
+    from_digest = str(action.get("block_id", "")).startswith("digest:")
+    clicked = (channel, ts) if channel and ts and not from_digest else None
+    if from_digest and outcome.lead is not None:
+        amend_digest(ctx, body, outcome.lead)
     if outcome.result in (Result.RECORDED, Result.REPEATED):
-        ctx.refresh_cards(lead_id, (channel, ts) if channel and ts else None)
+        ctx.refresh_cards(lead_id, clicked)
         if channel is None:
             from bot.slack.listeners.events import publish_home
 
@@ -71,8 +76,20 @@ def perform(
     if message and channel:
         ctx.messenger.ephemeral(channel, user_id, message)
     if outcome.result is Result.ALREADY_ACTIONED:
-        ctx.refresh_cards(lead_id, (channel, ts) if channel and ts else None)
+        ctx.refresh_cards(lead_id, clicked)
     return outcome
+
+
+def amend_digest(ctx: SlackContext, body: dict[str, Any], lead: store.LeadView) -> None:
+    """Replaces the lead's buttons in the digest clicked by what happened to it; the
+    other leads of the digest keep theirs."""
+    channel, ts = _where(body)
+    message = body.get("message") or {}
+    status = blocks.lead_status(lead, ctx.locale)
+    if status is None or not channel or not ts or not message.get("blocks"):
+        return
+    amended = blocks.digest_resolved(message["blocks"], lead.id, status)
+    ctx.messenger.update(channel, ts, str(message.get("text", "")), amended)
 
 
 def register(app: App, ctx: SlackContext) -> None:
@@ -153,7 +170,10 @@ def register(app: App, ctx: SlackContext) -> None:
                 reason = "click.forbidden" if lead else "click.no_such_lead"
                 ctx.messenger.ephemeral(channel, user_id, t(ctx.locale, reason))
             return
-        metadata = json.dumps({"lead": lead_id, "channel": channel, "ts": ts})
+        from_digest = str(action.get("block_id", "")).startswith("digest:")
+        metadata = json.dumps(
+            {"lead": lead_id, "channel": channel, "ts": ts, "digest": from_digest}
+        )
         view = blocks.reject_modal(lead, ctx.settings.reject_reasons, ctx.locale, metadata)
         ctx.messenger.open_view(body["trigger_id"], view)
 

@@ -42,6 +42,8 @@ def register(app: App, ctx: SlackContext) -> None:
         action = {
             "action_id": "lead.reject",
             "action_ts": view.get("id", "") + view.get("hash", ""),
+            # from a digest: the message in metadata is the digest, not a card to replace
+            "block_id": f"digest:{meta['lead']}" if meta.get("digest") else "",
         }
         perform(
             ctx,
