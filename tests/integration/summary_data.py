@@ -48,7 +48,10 @@ CONFIG: dict[str, Any] = {
 }
 # ISO weeks 2026-W45..W48 begin on these Mondays
 MONDAYS = [date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16), date(2026, 11, 23)]
-REPS = {"east": ["a@example.com", "b@example.com", None], "berlin": ["c@example.com"]}
+REPS: dict[str, list[str | None]] = {
+    "east": ["a@example.com", "b@example.com", None],
+    "berlin": ["c@example.com"],
+}
 SOURCES = ["web", "event", "ads"]
 
 
