@@ -158,6 +158,21 @@ class Deliverer:
                 payload.get("thread_ts"),
             )
             return f"{channel}/{ts}"
+        if kind == "chart":
+            # drawn here, not when queued: the outbox keeps the series, never an image
+            from bot.chart import trend_png
+            from metrics.summary import TrendPoint
+
+            channel = str(payload["channel"])
+            png = trend_png([TrendPoint.from_dict(p) for p in payload["trend"]])
+            file_id = self.messenger.upload_png(
+                channel,
+                str(payload["filename"]),
+                png,
+                str(payload["title"]),
+                payload.get("initial_comment"),
+            )
+            return f"{channel}/{file_id}"
         raise Undeliverable(f"unknown message kind {kind!r}")
 
     def _lead_card(self, lead_id: int, to: str) -> str:
