@@ -80,7 +80,9 @@ class Service:
 
 def default_jobs() -> list[Job]:
     """What each tick runs after the SLA sweep."""
-    return []
+    from bot.summary import enqueue_due_summaries
+
+    return [enqueue_due_summaries]
 
 
 def build_service(

@@ -413,3 +413,73 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
         uvicorn.run(service.app, host=host, port=port, log_level=log_level, access_log=False)
     finally:
         service.stop()
+
+
+@main.command("summary")
+@click.option("--team", "team_name", required=True, help="The team, as named in the config.")
+@click.option("--week", required=True, help="The ISO week it reports, e.g. 2026-W47.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print what would be posted, and where; write nothing."
+)
+@click.option("--resend", is_flag=True, help="Queue it again although it was already made.")
+@click.pass_obj
+def summary_cmd(obj: Context, team_name: str, week: str, dry_run: bool, resend: bool) -> None:
+    """Make a team's weekly summary of WEEK now (the scheduler makes it by itself every
+    week): the ignore, SAL and SLA-breach rates against the week before, per rep, the
+    worst sources and an 8-week trend chart, posted in the team's slack_channel.
+
+    It is queued, not sent: a running `ignorerate serve` delivers queued messages.
+    """
+    from bot.slack.summary_blocks import as_text, summary_blocks
+    from bot.summary import NoChannelError, build_summary, made_at, make_summary, resend_summary
+    from metrics.summary import WeekError, parse_week
+    from storage import reports
+
+    settings = obj.settings()
+    try:
+        label = str(parse_week(week))
+    except WeekError as err:
+        fail(f"--week: {err}")
+    team = settings.team(team_name)
+    if team is None:
+        fail(f"--team: {UnknownTeamError(team_name, [t.name for t in settings.teams])}")
+    now = obj.clock.now()
+    _, week_end = parse_week(label).period.bounds(team.timezone)
+    if now < week_end:
+        click.echo(
+            f"note: {label} has not ended yet for {team.name}: its numbers are partial", err=True
+        )
+    engine = _engine(settings)
+    if dry_run:
+        with engine.connect() as conn:
+            data = build_summary(conn, settings, team.name, label, now)
+            team_id = reports.team_id(conn, team.name)
+            made = None if team_id is None else made_at(conn, team_id, label)
+        text, blocks = summary_blocks(data, settings.locale)
+        where = team.slack_channel or "nowhere: the team has no slack_channel"
+        click.echo(f"dry run, nothing written. Would post to {where}:\n")
+        click.echo(as_text(text, blocks))
+        click.echo(f"and an 8-week trend chart, ignore-rate-{label}.png")
+        if made is not None:
+            click.echo(f"(already made on {made.astimezone(team.timezone):%Y-%m-%d %H:%M %Z})")
+        return
+    try:
+        with engine.begin() as conn:
+            if resend:
+                keys = resend_summary(conn, settings, team.name, label, now)
+            else:
+                queued = make_summary(conn, settings, team.name, label, now)
+                if queued is None:
+                    team_id = reports.team_id(conn, team.name)
+                    made = None if team_id is None else made_at(conn, team_id, label)
+                    when = "" if made is None else f" on {made.astimezone(team.timezone):%Y-%m-%d}"
+                    fail(
+                        f"the summary of {label} for {team.name} was already made{when}; "
+                        "pass --resend to queue it again",
+                        code=1,
+                    )
+                keys = queued
+    except NoChannelError as err:
+        fail(str(err))
+    click.echo(f"queued for {team.slack_channel}: {', '.join(keys)}")
+    click.echo("a running `ignorerate serve` delivers queued messages")

@@ -274,6 +274,8 @@ class Deliverer:
             return self._lead_card(int(payload["lead_id"]), str(payload["to"]))
         if kind == "digest":
             return self._digest(payload)
+        if kind == "chart":
+            return self._chart(payload)
         if kind == "post":
             return self._post(
                 str(payload["channel"]),
@@ -293,6 +295,23 @@ class Deliverer:
         self.pacer.take(target)
         channel, ts = self.messenger.post(target, text, card, thread_ts, key=self._key)
         return f"{channel}/{ts}"
+
+    def _chart(self, payload: dict[str, Any]) -> str:
+        # drawn here, not when queued: the outbox keeps the series, never an image
+        from bot.chart import trend_png
+        from metrics.summary import TrendPoint
+
+        channel = str(payload["channel"])
+        png = trend_png([TrendPoint.from_dict(p) for p in payload["trend"]])
+        self.pacer.take(channel)
+        file_id = self.messenger.upload_png(
+            channel,
+            str(payload["filename"]),
+            png,
+            str(payload["title"]),
+            payload.get("initial_comment"),
+        )
+        return f"{channel}/{file_id}"
 
     def _lead_card(self, lead_id: int, to: str) -> str:
         with self.engine.connect() as conn:

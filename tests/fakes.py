@@ -58,8 +58,11 @@ class FakeSlack:
     envelopes: asyncio.Queue[dict[str, Any]] | None = None
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     socket_connected: threading.Event = field(default_factory=threading.Event)
+    # files_upload_v2: the bytes POSTed to each upload URL, by file id
+    uploads: dict[str, bytes] = field(default_factory=dict)
     _loop: asyncio.AbstractEventLoop | None = None
     _ts: int = 0
+    _file_ids: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ------------------------------------------------------------ scripting
@@ -185,7 +188,36 @@ class FakeSlack:
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method in ("chat.postEphemeral", "views.open", "views.publish"):
             return {"ok": True}
+        if method.startswith("files."):
+            return self._files(method, params)
         return {"ok": False, "error": "unknown_method"}
+
+    def _files(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The two Web API steps of files_upload_v2; the upload between them is `_upload`."""
+        if method == "files.getUploadURLExternal":
+            if not params.get("filename") or not str(params.get("length", "")).isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            with self._lock:
+                self._file_ids += 1
+                file_id = f"F{self._file_ids:06d}"
+            return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = json.loads(params.get("files") or "[]")
+            with self._lock:
+                missing = [f["id"] for f in files if f["id"] not in self.uploads]
+            if not files or missing:
+                return {"ok": False, "error": "file_not_found"}
+            return {
+                "ok": True,
+                "files": [{"id": f["id"], "title": f.get("title", "")} for f in files],
+            }
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _upload(self, request: Request) -> Response:
+        body = await request.body()
+        with self._lock:
+            self.uploads[request.path_params["file_id"]] = body
+        return Response(f"OK - {len(body)}")
 
     async def _response_url(self, request: Request) -> Response:
         body = json.loads(await request.body() or b"{}")
@@ -227,6 +259,7 @@ class FakeSlack:
             routes=[
                 Route("/api/{method}", self._api, methods=["POST"]),
                 Route("/response/{rest:path}", self._response_url, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
                 WebSocketRoute("/socket", self._socket),
             ]
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.i18n.summary_catalog import SUMMARY
+
 CATALOG: dict[str, dict[str, str]] = {
     "report.title": {
         "en": "Ignore rate, {period} ({start} to {end}, {tz})",
@@ -255,3 +257,4 @@ CATALOG: dict[str, dict[str, str]] = {
         "何も記録していません。修正して再投稿してください。",
     },
 }
+CATALOG.update(SUMMARY)

@@ -112,3 +112,22 @@ class SlackMessenger:
 
     def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
         self.client.views_publish(user_id=user_id, view=view)
+
+    def upload_png(
+        self,
+        channel: str,
+        filename: str,
+        content: bytes,
+        title: str,
+        initial_comment: str | None = None,
+    ) -> str:
+        """Shares a PNG in `channel` (files.getUploadURLExternal, the upload itself, then
+        files.completeUploadExternal, as slack_sdk's files_upload_v2 does); returns its id."""
+        response = self.client.files_upload_v2(
+            channel=channel,
+            filename=filename,
+            content=content,
+            title=title,
+            initial_comment=initial_comment,
+        )
+        return str(response["file"]["id"])

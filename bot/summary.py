@@ -1,0 +1,218 @@
+"""Use cases of the weekly summary: decide which team's summary is due, make it once, and
+queue it (the message and the trend chart) in the outbox of the same transaction.
+
+"Once" lives in the database: a summary is made by the transaction whose insert of the
+(team, ISO week) row wins. Another process, a later tick or the CLI finds the row there
+and queues nothing. Only `resend_summary` queues a summary again, on purpose, under keys
+of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, select
+
+from bot.config import Settings, TeamConfig
+from bot.i18n import t
+from bot.leads import enqueue
+from bot.services import UnknownTeamError, team_ids
+from bot.slack.summary_blocks import summary_blocks
+from metrics.rates import Counts
+from metrics.summary import (
+    IsoWeek,
+    Summary,
+    due_summary,
+    parse_week,
+    top_sources,
+    trend_point,
+    trend_weeks,
+)
+from storage import reports
+from storage import repository as repo
+from storage.tables import OutboxMessage, Team, WeeklySummary
+
+SUMMARIES = cast(Table, WeeklySummary.__table__)
+OUTBOX = cast(Table, OutboxMessage.__table__)
+TEAMS = cast(Table, Team.__table__)
+
+
+class NoChannelError(ValueError):
+    """A team without a `slack_channel`: its summary has nowhere to go."""
+
+    def __init__(self, team: str) -> None:
+        super().__init__(f"team {team} has no slack_channel to post its summary in")
+
+
+def _team(settings: Settings, name: str) -> TeamConfig:
+    team = settings.team(name)
+    if team is None:
+        raise UnknownTeamError(name, [t.name for t in settings.teams])
+    return team
+
+
+def _counts(
+    conn: Connection, team: TeamConfig, team_id: int, week: IsoWeek, as_of: datetime
+) -> reports.Breakdown:
+    start, end = week.period.bounds(team.timezone)
+    return reports.breakdown(conn, reports.Cohort(start, end, as_of, team_id))
+
+
+def build_summary(
+    conn: Connection, settings: Settings, team: str, week: str, as_of: datetime
+) -> Summary:
+    """The summary of `team`'s ISO `week` (read in the team's time zone), as of `as_of`:
+    the same numbers as `bot.services.report` gives for that week and team. Reads only."""
+    config = _team(settings, team)
+    iso = parse_week(week)
+    found = reports.team_id(conn, config.name)
+    # configured but never used: no leads (as `services.report` does, without a write)
+    team_id = -1 if found is None else found
+    current = _counts(conn, config, team_id, iso, as_of)
+    per_rep, per_source = reports.named(conn, current)
+    totals: list[Counts] = [
+        _counts(conn, config, team_id, w, as_of).totals for w in trend_weeks(iso)[:-1]
+    ]
+    totals.append(current.totals)
+    return Summary(
+        team=config.name,
+        week=str(iso),
+        timezone=config.timezone,
+        as_of=as_of,
+        current=current.totals,
+        previous=totals[-2],
+        by_rep=tuple(per_rep),
+        top_sources=top_sources(per_source),
+        trend=tuple(trend_point(w, c) for w, c in zip(trend_weeks(iso), totals, strict=True)),
+    )
+
+
+@dataclass(frozen=True)
+class Keys:
+    post: str
+    chart: str
+
+
+def summary_keys(team: str, week: str, suffix: str = "") -> Keys:
+    return Keys(f"summary:{team}:{week}{suffix}", f"summary-chart:{team}:{week}{suffix}")
+
+
+def _enqueue(
+    conn: Connection,
+    settings: Settings,
+    summary: Summary,
+    *,
+    channel: str,
+    keys: Keys,
+    now: datetime,
+) -> list[str]:
+    locale = settings.locale
+    text, blocks = summary_blocks(summary, locale)
+    queued = []
+    post = {"kind": "post", "channel": channel, "text": text, "blocks": blocks}
+    if enqueue(conn, keys.post, post, now, target=channel):
+        queued.append(keys.post)
+    chart: dict[str, Any] = {
+        "kind": "chart",
+        "channel": channel,
+        # the PNG is drawn at delivery from this series: the outbox holds data, not images
+        "filename": f"ignore-rate-{summary.week}.png",
+        "title": t(locale, "summary.chart_title", team=summary.team, week=summary.week),
+        "trend": [p.as_dict() for p in summary.trend],
+    }
+    if enqueue(conn, keys.chart, chart, now, target=channel):
+        queued.append(keys.chart)
+    return queued
+
+
+def _ids(conn: Connection, settings: Settings, now: datetime) -> dict[str, int]:
+    """Team ids; the teams table is written only when a configured team has no row yet
+    (this runs every minute)."""
+    ids = {name: id_ for id_, name in conn.execute(select(TEAMS.c.id, TEAMS.c.name))}
+    if all(team.name in ids for team in settings.teams):
+        return ids
+    return team_ids(conn, settings, now)
+
+
+def made_at(conn: Connection, team_id: int, week: str) -> datetime | None:
+    """When the summary of `week` was made for the team, or None if not yet."""
+    return cast(
+        datetime | None,
+        conn.execute(
+            select(SUMMARIES.c.created_at).where(
+                SUMMARIES.c.team_id == team_id, SUMMARIES.c.iso_week == week
+            )
+        ).scalar(),
+    )
+
+
+def _claim(conn: Connection, team_id: int, week: str, key: str, now: datetime) -> bool:
+    """True if this transaction made the (team, week) row: the one allowed to queue."""
+    stmt = (
+        repo._insert(conn, SUMMARIES)
+        .on_conflict_do_nothing(index_elements=["team_id", "iso_week"])
+        .returning(SUMMARIES.c.id)
+    )
+    row = conn.execute(
+        stmt, {"team_id": team_id, "iso_week": week, "outbox_key": key, "created_at": now}
+    ).first()
+    return row is not None
+
+
+def make_summary(
+    conn: Connection, settings: Settings, team: str, week: str, now: datetime
+) -> list[str] | None:
+    """Makes and queues the summary of `team`'s `week` as of `now`, unless it was made
+    already (None). Does not commit: the caller's transaction holds the row and the
+    outbox messages together."""
+    config = _team(settings, team)
+    if not config.slack_channel:
+        raise NoChannelError(config.name)
+    label = str(parse_week(week))
+    team_id = _ids(conn, settings, now)[config.name]
+    if made_at(conn, team_id, label) is not None:
+        return None
+    keys = summary_keys(config.name, label)
+    if not _claim(conn, team_id, label, keys.post, now):
+        return None  # another process made it between our look and our insert
+    summary = build_summary(conn, settings, config.name, label, now)
+    return _enqueue(conn, settings, summary, channel=config.slack_channel, keys=keys, now=now)
+
+
+def enqueue_due_summaries(conn: Connection, settings: Settings, now: datetime) -> list[str]:
+    """Queues every team's summary that is due at `now` and not made yet; returns the
+    outbox keys queued. Called every minute inside the caller's transaction."""
+    queued: list[str] = []
+    for team in settings.teams:
+        if not team.summary.enabled or not team.slack_channel:
+            continue
+        due = due_summary(team.timezone, team.summary, now)
+        if due is None:
+            continue
+        made = make_summary(conn, settings, team.name, due.reported_week, now)
+        queued += made or []
+    return queued
+
+
+def resend_summary(
+    conn: Connection, settings: Settings, team: str, week: str, now: datetime
+) -> list[str]:
+    """Queues the summary again (numbers as of `now`) under keys ending `:resend-N`, N the
+    next free number. Makes the (team, week) row if the summary was never made."""
+    config = _team(settings, team)
+    if not config.slack_channel:
+        raise NoChannelError(config.name)
+    label = str(parse_week(week))
+    team_id = _ids(conn, settings, now)[config.name]
+    first = summary_keys(config.name, label)
+    _claim(conn, team_id, label, first.post, now)
+    prefix = f"{first.post}:resend-"
+    used = conn.execute(
+        select(OUTBOX.c.key).where(OUTBOX.c.key.startswith(prefix, autoescape=True))
+    ).scalars()
+    numbers = [int(k[len(prefix) :]) for k in used if k[len(prefix) :].isdigit()]
+    keys = summary_keys(config.name, label, f":resend-{max(numbers, default=0) + 1}")
+    summary = build_summary(conn, settings, config.name, label, now)
+    return _enqueue(conn, settings, summary, channel=config.slack_channel, keys=keys, now=now)
