@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bench.run import fresh_database
 from bot.bootstrap import build_service
 from bot.clock import SystemClock
 from bot.config import parse_settings
@@ -194,6 +195,7 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL")
     args = parser.parse_args()
     results = []
+    cleanups: list[Callable[[], None]] = []
     with _fake_slack_process(args.clients) as slack_url, tempfile.TemporaryDirectory() as tmp:
         with serve(Starlette(routes=[Route("/slack/events", _bare, methods=["POST"])])) as base:
             bodies = [
@@ -209,11 +211,11 @@ def main() -> None:
             ("Bolt dispatch on the loop", False),
             ("ours: dispatch in a thread", True),
         ):
-            url = (
-                f"sqlite:///{Path(tmp) / f'{in_thread}.db'}"
-                if args.database == "sqlite"
-                else args.database
-            )
+            if args.database == "sqlite":
+                url, drop = f"sqlite:///{Path(tmp) / f'{in_thread}.db'}", lambda: None
+            else:  # a scratch database on that server, dropped at the end
+                url, drop = fresh_database("postgresql", Path(tmp), args.database)
+            cleanups.append(drop)
             engine = make_engine(url)
             upgrade(engine)
             now = SystemClock().now()
@@ -243,6 +245,8 @@ def main() -> None:
                 ]
                 _load_in_child(endpoint, rounds[:2])
                 results.append(_summary(name, _load_in_child(endpoint, rounds[2:])))
+    for cleanup in cleanups:
+        cleanup()
     floor_p99 = float(results[0]["p99_ms"])
     print("| server | clicks | p50 ms | p99 ms | max ms | p99 / floor p99 |")
     print("|---|---|---|---|---|---|")

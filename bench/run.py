@@ -79,7 +79,7 @@ def _child(args: list[str], env: dict[str, str]) -> tuple[float, int]:
     return seconds, max(peak, before)
 
 
-def _fresh_database(backend: str, workdir: Path, pg_url: str) -> tuple[str, Callable[[], None]]:
+def fresh_database(backend: str, workdir: Path, pg_url: str) -> tuple[str, Callable[[], None]]:
     if backend == "sqlite":
         path = workdir / "bench.db"
         for suffix in ("", "-wal", "-shm"):
@@ -131,7 +131,7 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
         data / "actions.csv",
         data / "ignorerate.yml",
     )
-    url, drop = _fresh_database(backend, out, pg_url)
+    url, drop = fresh_database(backend, out, pg_url)
     try:
         engine = make_engine(url)
         upgrade(engine)
