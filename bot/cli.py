@@ -346,11 +346,10 @@ def outbox_retry(obj: Context, ids: tuple[int, ...]) -> None:
     from storage import outbox as rows
 
     engine = _engine(obj.settings())
-    now = obj.clock.now()
     missing = []
     with engine.begin() as conn:
         for id_ in ids:
-            if not rows.requeue(conn, id_, now):
+            if not rows.requeue(conn, id_):
                 missing.append(id_)
     for id_ in ids:
         if id_ not in missing:

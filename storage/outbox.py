@@ -163,12 +163,18 @@ def redeliveries(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.sum(OUTBOX.c.redeliveries), 0))).scalar_one())
 
 
-def requeue(conn: Connection, id_: int, now: datetime) -> bool:
-    """A dead message back to pending, with its tries counted afresh."""
+def requeue(conn: Connection, id_: int) -> bool:
+    """A dead message back to pending, with its tries counted afresh, due at once and in
+    its original place in the queue (whatever the clock of whoever asked)."""
     return bool(
         conn.execute(
             update(OUTBOX)
             .where(OUTBOX.c.id == id_, OUTBOX.c.status == "dead")
-            .values(status="pending", attempts=0, next_attempt_at=now, claimed_until=None)
+            .values(
+                status="pending",
+                attempts=0,
+                next_attempt_at=OUTBOX.c.created_at,
+                claimed_until=None,
+            )
         ).rowcount
     )
