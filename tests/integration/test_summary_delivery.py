@@ -71,10 +71,10 @@ def test_the_summary_and_its_chart_reach_the_team_channel(engine: Engine) -> Non
         assert channels["CEAST"]["title"] == "east: ignore rate and SAL rate, 8 weeks to 2026-W47"
 
     with engine.connect() as conn:
-        sent = dict(
+        refs = dict(
             conn.execute(
                 select(OUTBOX.c.key, OUTBOX.c.external_ref).where(OUTBOX.c.status == "sent")
             ).all()
         )
-    assert sent["summary:east:2026-W47"].startswith("CEAST/")
-    assert sent["summary-chart:east:2026-W47"] == f"CEAST/{channels['CEAST']['id']}"
+    assert refs["summary:east:2026-W47"].startswith("CEAST/")
+    assert refs["summary-chart:east:2026-W47"] == f"CEAST/{channels['CEAST']['id']}"
