@@ -180,6 +180,7 @@ class Deliverer:
         clock: Clock,
         rng: random.Random | None = None,
         on_result: Callable[[str], None] | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -187,25 +188,35 @@ class Deliverer:
         self.directory = directory
         self.clock = clock
         self.max_attempts = settings.delivery.max_attempts
+        # longer than any one send takes; replicas' clocks must agree far better than this
+        self.lease = lease
         self.pacer = Pacer(settings.delivery, clock)
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
         self.on_result = on_result or (lambda _status: None)
         self._key: str | None = None  # the outbox key of the message being sent
 
     def run_once(self, limit: int = 50) -> int:
-        """Sends what is due; returns how many were sent."""
-        with self.engine.begin() as conn:
-            claimed = rows.claim(conn, "slack", self.clock.now(), LEASE, limit)
+        """Sends up to `limit` messages that are due; returns how many were sent. Each is
+        claimed just before it is sent, so a lease only ever covers one send."""
         sent = 0
-        for row in claimed:
+        passed: list[int] = []  # paced this round: left for the next
+        for _ in range(limit):
+            with self.engine.begin() as conn:
+                claimed = rows.claim(conn, "slack", self.clock.now(), self.lease, 1, skip=passed)
+            if not claimed:
+                break
+            row = claimed[0]
             if row.redelivered:
                 log.warning("outbox %s: its last claim expired unfinished; sending again", row.key)
                 self.on_result("redelivered")
-            if self._deliver(row):
+            result = self._deliver(row)
+            if result == "sent":
                 sent += 1
+            elif result == "deferred":
+                passed.append(row.id)
         return sent
 
-    def _deliver(self, row: rows.Claimed) -> bool:
+    def _deliver(self, row: rows.Claimed) -> str:
         now = self.clock.now()
         try:
             self._key = row.key
@@ -217,6 +228,7 @@ class Deliverer:
                 with self.engine.begin() as conn:
                     rows.release(conn, row.id)
             self.on_result("deferred")
+            return "deferred"
         except Undeliverable as err:
             self._dead(row, row.attempts + 1, str(err))
         except SlackApiError as err:
@@ -237,8 +249,8 @@ class Deliverer:
             with self.engine.begin() as conn:
                 rows.finish(conn, row.id, "sent", row.attempts + 1, self.clock.now(), ref=ref)
             self.on_result("sent")
-            return True
-        return False
+            return "sent"
+        return "failed"
 
     def _later(
         self, row: rows.Claimed, at: datetime, attempts: int, error: str | None = None

@@ -9,6 +9,7 @@ again, and `redeliveries` counts it, since Slack may already have shown it once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -45,8 +46,15 @@ class Row:
 
 
 def claim(
-    conn: Connection, platform: str, now: datetime, lease: timedelta, limit: int
+    conn: Connection,
+    platform: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    *,
+    skip: Sequence[int] = (),
 ) -> list[Claimed]:
+    """Up to `limit` due rows, leased until `now + lease`; `skip`: ids passed over."""
     free = or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now)
     rows = conn.execute(
         select(
@@ -61,6 +69,7 @@ def claim(
             OUTBOX.c.platform == platform,
             OUTBOX.c.next_attempt_at <= now,
             free,
+            OUTBOX.c.id.not_in(list(skip)),
         )
         .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
         .limit(limit)

@@ -1,12 +1,14 @@
 """A bot replica for the reliability tests, run as its own process so that it can be
-killed with SIGKILL: the scheduler's tick and the outbox's sender, stepping a fixed clock
-through a stretch of simulated time as fast as the machine allows.
+killed with SIGKILL: the scheduler's tick and the outbox's sender, on a simulated clock.
 
     python -m tests.replica --config C --database URL --slack URL \
-        --start 2026-11-30T00:00:00+00:00 --minutes 1440 --step-seconds 120
+        --start 2026-11-30T00:00:00+00:00 --minutes 1440 --speed 2880 --epoch T
 
-It prints `at <instant>` after each step (a test reads these to kill it mid-way), then
-delivers what is left and prints `done`.
+With --speed, time runs `speed` times faster than the wall clock from the wall-clock
+moment --epoch, so that replicas started together share one simulated time, as real
+replicas share a real one (give the same --epoch to all). Without it, the clock stands at
+--start. It prints `at <instant>` after each tick (a test reads these to kill it
+mid-way), then delivers what is left and prints `done`.
 """
 
 from __future__ import annotations
@@ -17,14 +19,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.bootstrap import default_jobs
-from bot.clock import FixedClock
+from bot.clock import Clock, FixedClock
 from bot.config import load_settings
-from bot.outbox import Deliverer
+from bot.outbox import LEASE, Deliverer
 from bot.scheduler import Ticker
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
 from storage.engine import make_engine
 from tests.fakes import BOT_TOKEN
+
+
+class ScaledClock:
+    def __init__(self, start: datetime, epoch: float, speed: float) -> None:
+        self.start, self.epoch, self.speed = start, epoch, speed
+
+    def now(self) -> datetime:
+        elapsed = max(0.0, time.time() - self.epoch)  # before the epoch: the start
+        return self.start + timedelta(seconds=elapsed * self.speed)
 
 
 def drain(deliverer: Deliverer, seconds: float) -> None:
@@ -46,25 +57,34 @@ def main() -> None:
     parser.add_argument("--slack", required=True)
     parser.add_argument("--start", required=True)
     parser.add_argument("--minutes", type=float, default=0)
-    parser.add_argument("--step-seconds", type=float, default=60)
+    parser.add_argument("--speed", type=float, default=0)
+    parser.add_argument("--epoch", type=float, default=0)
+    parser.add_argument("--lease-seconds", type=float, default=LEASE.total_seconds())
     args = parser.parse_args()
     settings = load_settings(args.config, env={"DATABASE_URL": args.database})
     engine = make_engine(args.database)
-    clock = FixedClock(datetime.fromisoformat(args.start))
+    start = datetime.fromisoformat(args.start)
+    clock: Clock = ScaledClock(start, args.epoch, args.speed) if args.speed else FixedClock(start)
     messenger = SlackMessenger(
         make_client(BOT_TOKEN, f"{args.slack}/api/", timeout=5, interactive=False)
     )
     deliverer = Deliverer(
-        engine, settings, messenger, Directory(engine, messenger, clock), clock=clock
+        engine,
+        settings,
+        messenger,
+        Directory(engine, messenger, clock),
+        clock=clock,
+        lease=timedelta(seconds=args.lease_seconds),
     )
     ticker = Ticker(engine, settings, clock, jobs=default_jobs())
-    steps = int(args.minutes * 60 / args.step_seconds)
-    for step in range(steps + 1):
+    end = start + timedelta(minutes=args.minutes)
+    while True:
         ticker.tick()
         drain(deliverer, 5)
         print(f"at {clock.now().isoformat()}", flush=True)
-        if step < steps:
-            clock.advance(timedelta(seconds=args.step_seconds))
+        if clock.now() >= end:
+            break
+        time.sleep(0.01)
     drain(deliverer, 60)
     print("done", flush=True)
     engine.dispose()
