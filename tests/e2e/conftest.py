@@ -21,9 +21,10 @@ import yaml
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, func, select
 
-from bot.bootstrap import Service, build_service
+from bot.bootstrap import Service, build_service, default_jobs
 from bot.clock import FixedClock
-from bot.config import parse_settings
+from bot.config import Settings, parse_settings
+from bot.scheduler import Ticker, TickResult
 from storage.engine import make_engine
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeSlack, fake_slack, serve
@@ -100,6 +101,21 @@ class Bot:
     clock: FixedClock
     engine: Engine
     http: httpx.Client
+    settings: Settings
+
+    def tick(self) -> TickResult:
+        """One scheduler tick at the bot's clock, as `serve` runs every minute."""
+        assert self.service.worker is not None
+        ticker = Ticker(
+            self.engine,
+            self.settings,
+            self.clock,
+            jobs=default_jobs(),
+            on_queued=self.service.worker.wake,
+        )
+        result = ticker.tick()
+        assert result is not None
+        return result
 
     def wait_sent(self, count: int, timeout: float = 10) -> None:
         table = OutboxMessage.__table__
@@ -282,7 +298,7 @@ def running_bot(
         engine = make_engine(database_url)
         try:
             with serve(service.app) as url, httpx.Client(timeout=10) as http:
-                yield Bot(url, service, slack, clock, engine, http)
+                yield Bot(url, service, slack, clock, engine, http, settings)
         finally:
             service.stop()
             engine.dispose()
