@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -238,7 +238,7 @@ class _Digests:
     """Groups the sweep's nudges into one message per recipient."""
 
     def __init__(self, now: datetime) -> None:
-        self.stamp = now.strftime("%Y%m%dT%H%M")
+        self.stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M")  # the same on every replica
         self.reps: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         self.managers: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         self.channels: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))

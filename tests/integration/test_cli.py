@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from bot.cli import main
@@ -310,3 +313,65 @@ def test_a_bad_config_names_the_file_and_key(cli: Cli) -> None:
         f'{cli.config}: teams[1].sla.minutes: expected a positive integer, got "abc"'
         in result.output
     )
+
+
+def _overdue_leads(database_url: str) -> None:
+    from bot.config import parse_settings
+    from bot.fields import LeadInput
+    from bot.leads import receive_handoffs
+    from storage.engine import make_engine
+
+    engine = make_engine(database_url)
+    settings = parse_settings(yaml.safe_load(CONFIG), "test.yml", env={})
+    handed = datetime(2026, 11, 24, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
+    leads = [
+        LeadInput("web", f"S{i}", handed, "enterprise", owner, *[None] * 4)
+        for i, owner in enumerate(["a@example.com", "a@example.com", "b@example.com"])
+    ]
+    receive_handoffs(engine, settings, leads, handed)
+    engine.dispose()
+
+
+def test_sweep_dry_run_prints_what_would_be_sent_and_writes_nothing(
+    cli: Cli, database_url: str
+) -> None:
+    _overdue_leads(database_url)
+    at = "2026-11-24T13:00:00+09:00"  # the 240 business minutes ran out at 13:00
+    dry = cli("sweep", "--once", "--dry-run", "--at", at)
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.count("reminder") == 3
+    assert "message    digest:rep:a@example.com:20261124T0400 -> a@example.com (2 leads)" in (
+        dry.output
+    )
+    assert "3 nudges, 0 reassignments, 2 messages would be queued (dry run" in dry.output
+    real = cli("sweep", "--once", "--at", at)
+    assert real.exit_code == 0, real.output
+    assert "3 nudges, 0 reassignments, 2 messages queued" in real.output  # nothing was taken
+    again = cli("sweep", "--once", "--at", at)
+    assert "0 nudges, 0 reassignments, 0 messages queued" in again.output
+    listed = cli("outbox", "--pending")
+    assert "digest:rep:b@example.com:20261124T0400" in listed.output
+
+
+def test_sweep_without_once_says_serve_runs_it(cli: Cli) -> None:
+    result = cli("sweep")
+    assert result.exit_code == 2
+    assert "runs inside `ignorerate serve`" in result.output
+
+
+def test_a_rep_marked_away_and_back(cli: Cli, database_url: str) -> None:
+    from sqlalchemy import select
+
+    from storage.engine import make_engine
+    from storage.tables import Rep
+
+    assert cli("away", "B@example.com").output == "b@example.com is away\n"
+    engine = make_engine(database_url)
+    query = select(Rep.__table__.c.away).where(Rep.__table__.c.email == "b@example.com")
+    with engine.connect() as conn:
+        assert conn.execute(query).scalar_one() is True
+    assert cli("away", "b@example.com", "--back").exit_code == 0
+    with engine.connect() as conn:
+        assert conn.execute(query).scalar_one() is False
+    engine.dispose()
+    assert cli("away", "nobody").exit_code == 2

@@ -161,3 +161,43 @@ def test_any_command_text_is_read_or_refused_with_a_message(text: str) -> None:
         return
     assert request.period
     assert request.by in (None, "rep", "source")
+
+
+def test_a_digest_of_200_overdue_leads_stays_in_one_message_and_says_how_many_more() -> None:
+    now = HANDED + timedelta(hours=5)
+    leads = [
+        view(id=i, name=f"<!channel> lead {i} " + "長" * 200, external_id=f"L-{i}")
+        for i in range(200)
+    ]
+    for locale in ("en", "ja"):
+        for audience in ("rep", "manager", "channel"):
+            text, message = blocks.digest(
+                audience, leads, 200, teams=["enterprise"], tz=TOKYO, locale=locale, now=now
+            )
+            limits_hold(message, blocks.MAX_MESSAGE_BLOCKS)
+            shown = [b for b in message if b["type"] == "actions"]
+            assert 20 <= len(shown) < 200
+            assert all(len(b["elements"]) <= 25 for b in shown)
+            more = json.dumps(message[-2], ensure_ascii=False)
+            assert str(200 - len(shown)) in more
+            assert "200" in text
+            assert "<!channel>" not in json.dumps(message)
+
+
+def test_a_digest_line_says_how_late_or_how_long_is_left() -> None:
+    lead = view()
+    late = blocks.digest_line(lead, TOKYO, "en", HANDED + timedelta(hours=3), owner=True)
+    assert "2 h 0 min past the deadline" in late
+    assert "held by <@UA>" in late
+    soon = blocks.digest_line(lead, TOKYO, "ja", HANDED + timedelta(minutes=45), owner=False)
+    assert "期限まで" in soon
+    assert "担当" not in soon
+
+
+def test_a_resolved_digest_line_loses_its_buttons_and_keeps_the_others() -> None:
+    leads = [view(id=1), view(id=2)]
+    _, message = blocks.digest("rep", leads, 2, teams=["t"], tz=TOKYO, locale="en", now=HANDED)
+    amended = blocks.digest_resolved(message, 1, "done")
+    assert [b.get("block_id") for b in amended if b["type"] == "actions"] == ["digest:2"]
+    assert {"type": "context", "elements": [blocks.mrkdwn("done")]} in amended
+    assert len(amended) == len(message)
