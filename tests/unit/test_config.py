@@ -110,6 +110,29 @@ def test_bad_minutes_names_file_key_and_expectation() -> None:
         (("name: smb", "name: enterprise"), 'teams[1].name: "enterprise" names two teams'),
         (("name: smb", "name: all"), 'teams[1].name: "all" is reserved'),
         (('mon-fri: "09:00-18:00"', 'mon-fry: "09:00-18:00"'), "teams[0].business_hours:"),
+        (
+            (
+                "reps: [c@example.com]",
+                "reps: [c@example.com]\n    nudges: {escalate_after_minutes: soon}",
+            ),
+            'teams[1].nudges.escalate_after_minutes: expected a positive integer, got "soon"',
+        ),
+        (
+            ("reps: [c@example.com]", "reps: [c@example.com]\n    nudges: {remind: 5}"),
+            "teams[1].nudges.remind: unknown key; known keys here: heads_up_minutes",
+        ),
+        (
+            ("reps: [c@example.com]", "reps: [c@example.com]\n    summary: {day: someday}"),
+            'teams[1].summary.day: expected a day mon..sun, got "someday"',
+        ),
+        (
+            ("reps: [c@example.com]", 'reps: [c@example.com]\n    summary: {time: "9am"}'),
+            'teams[1].summary.time: expected a local time HH:MM such as "09:00", got "9am"',
+        ),
+        (
+            ("locale: ja", "locale: ja\ndelivery: {per_second: -1}"),
+            "delivery.per_second: expected a positive number, got -1",
+        ),
     ],
 )
 def test_each_bad_value_is_named_precisely(change: tuple[str, str], message: str) -> None:
@@ -162,3 +185,25 @@ def test_empty_file_is_a_valid_config_with_no_teams(tmp_path: Path) -> None:
     s = load_settings(empty, env={})
     assert s.teams == ()
     assert s.locale == "en"
+
+
+def test_nudges_and_summary_have_defaults_and_follow_the_sla_calendar() -> None:
+    s = _parse(GOOD)
+    ent, smb = s.teams
+    assert ent.nudges.escalate_after_minutes == 60
+    assert ent.nudges.heads_up_minutes is None
+    assert ent.nudges.business_hours is True
+    assert smb.nudges.business_hours is False  # its SLA counts elapsed time
+    assert (ent.summary.weekday, ent.summary.at.hour, ent.summary.enabled) == (0, 9, True)
+    custom = _parse(
+        GOOD.replace(
+            "reps: [c@example.com]",
+            "reps: [c@example.com]\n    nudges: {escalate_after_minutes: null, "
+            "reassign_after_minutes: 120}\n    summary: {day: Friday, time: '17:30'}",
+        )
+    ).teams[1]
+    assert custom.nudges.escalate_after_minutes is None
+    assert custom.nudges.reassign_after_minutes == 120
+    assert (custom.summary.weekday, custom.summary.at.hour, custom.summary.at.minute) == (4, 17, 30)
+    off = _parse(GOOD.replace("reps: [c@example.com]", "reps: [c@example.com]\n    summary: false"))
+    assert off.teams[1].summary.enabled is False
