@@ -60,7 +60,7 @@ FROM leads WHERE handed_off_at >= :s AND handed_off_at < :e AND handed_off_at <=
 """
 
 
-def _median_seconds(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
+def median_seconds(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -151,14 +151,14 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
         start, end = parse_period(PERIOD, AS_OF.astimezone(settings.timezone).date()).bounds(
             settings.timezone
         )
-        t_report, result = _median_seconds(lambda: report(engine, settings, PERIOD, AS_OF), repeat)
+        t_report, result = median_seconds(lambda: report(engine, settings, PERIOD, AS_OF), repeat)
         binds = _bind_times(engine, start, end)
 
         def floor() -> tuple[int, ...]:
             with engine.connect() as conn:
                 return tuple(int(v or 0) for v in conn.execute(text(FLOOR_SQL), binds).one())
 
-        t_floor, floor_row = _median_seconds(floor, repeat)
+        t_floor, floor_row = median_seconds(floor, repeat)
         totals = result.totals
         expected = (
             totals.handed_off,

@@ -16,16 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 
-from bench.run import fresh_database
+from bench.run import fresh_database, median_seconds
 from bot.config import Settings, parse_settings
 from bot.sweep import sweep
 from storage import repository as repo
@@ -90,15 +88,6 @@ def _load(engine: Engine, open_leads: int, due: int) -> None:
         conn.exec_driver_sql("ANALYZE")
 
 
-def _median(fn: Any, repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def _measure(engine: Engine, settings: Settings, repeat: int, due: int) -> dict[str, Any]:
     def one_sweep() -> int:
         with engine.connect() as conn:
@@ -113,8 +102,8 @@ def _measure(engine: Engine, settings: Settings, repeat: int, due: int) -> dict[
         with engine.connect() as conn:
             return len(conn.execute(text(FLOOR), binds).all())
 
-    t_sweep, decided = _median(one_sweep, repeat)
-    t_floor, selected = _median(floor, repeat)
+    t_sweep, decided = median_seconds(one_sweep, repeat)
+    t_floor, selected = median_seconds(floor, repeat)
     if decided != due or selected != due:
         raise SystemExit(f"expected {due} due leads, the sweep decided {decided}, floor {selected}")
     return {

@@ -36,11 +36,30 @@ class Decision:
     team: str
 
 
+@dataclass(frozen=True)
+class Digest:
+    """One message to one person (or channel) listing the leads it is about."""
+
+    audience: str  # rep, manager, channel
+    to: str  # an email, or a channel id
+    teams: tuple[str, ...]
+    lead_ids: tuple[int, ...]
+
+    def payload(self) -> dict[str, object]:
+        return {
+            "kind": "digest",
+            "audience": self.audience,
+            "to": self.to,
+            "teams": list(self.teams),
+            "lead_ids": list(self.lead_ids),
+        }
+
+
 @dataclass
 class SweepResult:
     decisions: list[Decision] = field(default_factory=list)  # nudges newly recorded
     reassigned: list[tuple[int, str | None, str]] = field(default_factory=list)
-    messages: dict[str, dict[str, object]] = field(default_factory=dict)  # outbox key -> payload
+    messages: dict[str, Digest] = field(default_factory=dict)  # by outbox key
     stopped: int = 0  # leads acted on, excluded or out of the lookback: nothing more to send
 
     def describe(self) -> list[str]:
@@ -54,8 +73,8 @@ class SweepResult:
             for lead, old, new in self.reassigned
         ]
         lines += [
-            f"message    {key} -> {payload['to']} ({len(payload['lead_ids'])} leads)"  # type: ignore[arg-type]
-            for key, payload in self.messages.items()
+            f"message    {key} -> {digest.to} ({len(digest.lead_ids)} leads)"
+            for key, digest in self.messages.items()
         ]
         return lines
 
@@ -142,9 +161,9 @@ def sweep(
         result.decisions.append(Decision(p.lead_id, p.stage, p.cycle, p.owner, p.team.name))
         digests.add(p)
     store.save_progress(conn, progress)
-    for key, payload in digests.messages().items():
-        if enqueue(conn, key, payload, now, target=str(payload["to"])):
-            result.messages[key] = payload
+    for key, digest in digests.messages().items():
+        if enqueue(conn, key, digest.payload(), now, target=digest.to):
+            result.messages[key] = digest
     return result
 
 
@@ -260,19 +279,18 @@ class _Digests:
             if not team.managers and not team.escalate_channel:
                 log.warning("lead %s: team %s has nobody to escalate to", lead, team.name)
 
-    def messages(self) -> dict[str, dict[str, object]]:
-        out: dict[str, dict[str, object]] = {}
+    def messages(self) -> dict[str, Digest]:
+        out: dict[str, Digest] = {}
         for audience, groups in (
             ("rep", self.reps),
             ("manager", self.managers),
             ("channel", self.channels),
         ):
             for to, by_team in sorted(groups.items()):
-                out[f"digest:{audience}:{to}:{self.stamp}"] = {
-                    "kind": "digest",
-                    "audience": audience,
-                    "to": to,
-                    "teams": sorted(by_team),
-                    "lead_ids": sorted(i for ids in by_team.values() for i in ids),
-                }
+                out[f"digest:{audience}:{to}:{self.stamp}"] = Digest(
+                    audience,
+                    to,
+                    tuple(sorted(by_team)),
+                    tuple(sorted(i for ids in by_team.values() for i in ids)),
+                )
         return out

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, and_, case, func, or_, select, update
+from sqlalchemy.sql.expression import ColumnElement
 
 from storage.repository import ACTIONS, LEADS, REPS, TEAMS, _insert
 from storage.tables import OutboxMessage, SlackEvent
@@ -236,6 +237,13 @@ def open_lead_ids(conn: Connection, owner_id: int, limit: int) -> tuple[list[int
         LEADS.c.first_action_at.is_(None),
         LEADS.c.excluded_at.is_(None),
     )
+    return soonest_first(conn, where, limit)
+
+
+def soonest_first(
+    conn: Connection, where: ColumnElement[bool], limit: int
+) -> tuple[list[int], int]:
+    """The first `limit` lead ids matching `where`, soonest deadline first, and the count."""
     ids = list(
         conn.execute(
             select(LEADS.c.id).where(where).order_by(LEADS.c.due_at, LEADS.c.id).limit(limit)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, select, update
 
+from storage.leads import soonest_first
 from storage.repository import LEADS, REPS, TEAMS, _insert
 from storage.tables import Nudge
 
@@ -166,10 +167,4 @@ def overdue_leads(
     if team_names:
         team_ids = select(TEAMS.c.id).where(TEAMS.c.name.in_(list(team_names)))
         where = and_(where, LEADS.c.team_id.in_(team_ids))
-    ids = list(
-        conn.execute(
-            select(LEADS.c.id).where(where).order_by(LEADS.c.due_at, LEADS.c.id).limit(limit)
-        ).scalars()
-    )
-    total = conn.execute(select(func.count()).select_from(LEADS).where(where)).scalar_one()
-    return ids, int(total)
+    return soonest_first(conn, where, limit)

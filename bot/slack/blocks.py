@@ -147,18 +147,44 @@ def lead_summary(lead: LeadView, tz: ZoneInfo, locale: str) -> Block:
     return {"type": "section", "text": mrkdwn(f"*{title}*"), "fields": fields}
 
 
-def lead_buttons(lead: LeadView, locale: str) -> list[Block]:
-    value = str(lead.id)
-    contact: list[Block] = [
+def contact_buttons(
+    lead: LeadView, locale: str, ways: Sequence[ContactChannel] = tuple(ContactChannel)
+) -> list[Block]:
+    return [
         {
             "type": "button",
             "action_id": f"lead.contacted.{c.value}",
-            "text": plain(f"{t(locale, f'contact.{c.value}')}"),
-            "value": value,
+            "text": plain(t(locale, f"contact.{c.value}")),
+            "value": str(lead.id),
             **({"style": "primary"} if c is ContactChannel.CALL else {}),
         }
-        for c in ContactChannel
+        for c in ways
     ]
+
+
+def reject_button(lead: LeadView, locale: str) -> Block:
+    return {
+        "type": "button",
+        "action_id": "lead.reject",
+        "text": plain(t(locale, "card.reject")),
+        "value": str(lead.id),
+        "style": "danger",
+    }
+
+
+def snooze_select(lead: LeadView, locale: str) -> Block:
+    return {
+        "type": "static_select",
+        "action_id": "lead.snooze",
+        "placeholder": plain(t(locale, "card.snooze")),
+        "options": [
+            {"text": plain(human_minutes(m, locale)), "value": f"{lead.id}:{m}"}
+            for m in SNOOZE_MINUTES
+        ],
+    }
+
+
+def lead_buttons(lead: LeadView, locale: str) -> list[Block]:
     more: list[Block] = []
     if not in_slack(lead.owner):
         more.append(
@@ -166,27 +192,13 @@ def lead_buttons(lead: LeadView, locale: str) -> list[Block]:
                 "type": "button",
                 "action_id": "lead.take",
                 "text": plain(t(locale, "card.take")),
-                "value": value,
+                "value": str(lead.id),
                 "style": "primary",
             }
         )
     more += [
-        {
-            "type": "button",
-            "action_id": "lead.reject",
-            "text": plain(t(locale, "card.reject")),
-            "value": value,
-            "style": "danger",
-        },
-        {
-            "type": "static_select",
-            "action_id": "lead.snooze",
-            "placeholder": plain(t(locale, "card.snooze")),
-            "options": [
-                {"text": plain(human_minutes(m, locale)), "value": f"{lead.id}:{m}"}
-                for m in SNOOZE_MINUTES
-            ],
-        },
+        reject_button(lead, locale),
+        snooze_select(lead, locale),
         {
             "type": "users_select",
             "action_id": "lead.reassign",
@@ -197,7 +209,7 @@ def lead_buttons(lead: LeadView, locale: str) -> list[Block]:
         {
             "type": "actions",
             "block_id": f"lead:{lead.id}:contact",
-            "elements": contact,
+            "elements": contact_buttons(lead, locale),
         },
         {"type": "actions", "block_id": f"lead:{lead.id}:more", "elements": more},
     ]
@@ -425,35 +437,16 @@ DIGEST_BLOCKS_PER_LEAD = 2
 def digest_buttons(lead: LeadView, locale: str) -> Block:
     """The buttons of one lead in a digest. The block id tells a click that it came from a
     digest, so the message is amended in place rather than replaced by a lead card."""
-    value = str(lead.id)
-    elements: list[Block] = [
-        {
-            "type": "button",
-            "action_id": f"lead.contacted.{c.value}",
-            "text": plain(t(locale, f"contact.{c.value}")),
-            "value": value,
-            **({"style": "primary"} if c is ContactChannel.CALL else {}),
-        }
-        for c in (ContactChannel.CALL, ContactChannel.EMAIL, ContactChannel.MEETING)
-    ]
-    elements += [
-        {
-            "type": "button",
-            "action_id": "lead.reject",
-            "text": plain(t(locale, "card.reject")),
-            "value": value,
-        },
-        {
-            "type": "static_select",
-            "action_id": "lead.snooze",
-            "placeholder": plain(t(locale, "card.snooze")),
-            "options": [
-                {"text": plain(human_minutes(m, locale)), "value": f"{lead.id}:{m}"}
-                for m in SNOOZE_MINUTES
-            ],
-        },
-    ]
-    return {"type": "actions", "block_id": f"digest:{lead.id}", "elements": elements}
+    ways = (ContactChannel.CALL, ContactChannel.EMAIL, ContactChannel.MEETING)
+    return {
+        "type": "actions",
+        "block_id": f"digest:{lead.id}",
+        "elements": [
+            *contact_buttons(lead, locale, ways),
+            reject_button(lead, locale),
+            snooze_select(lead, locale),
+        ],
+    }
 
 
 def digest_line(lead: LeadView, tz: ZoneInfo, locale: str, now: datetime, *, owner: bool) -> str:
