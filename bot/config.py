@@ -107,6 +107,11 @@ class TeamConfig:
     post_to_channel: bool = False  # lead cards also go to the team channel
     nudges: NudgePolicy = field(default_factory=NudgePolicy)
     summary: SummaryPolicy = field(default_factory=SummaryPolicy)
+    # a Microsoft Teams channel's Workflows webhook URL (its query carries a signature:
+    # keep it in the environment with `teams_webhook: env:NAME`), and that channel's id,
+    # which an @mention of the bot there arrives with
+    teams_webhook: str | None = field(default=None, repr=False)
+    teams_channel: str | None = None
 
     @property
     def escalate_channel(self) -> str | None:
@@ -261,6 +266,8 @@ TEAM_KEYS = (
     "post_to_channel",
     "nudges",
     "summary",
+    "teams_webhook",
+    "teams_channel",
 )
 NUDGE_KEYS = (
     "heads_up_minutes",
@@ -285,7 +292,7 @@ def parse_settings(raw: Any, source: str, env: Mapping[str, str] | None = None) 
     teams_raw = top.get("teams") or []
     if not isinstance(teams_raw, list):
         r.fail("teams", f"expected a list of teams, got {_show(teams_raw)}")
-    teams = tuple(_team(r, t, f"teams[{i}]", org_tz) for i, t in enumerate(teams_raw))
+    teams = tuple(_team(r, t, f"teams[{i}]", org_tz, env) for i, t in enumerate(teams_raw))
     seen: set[str] = set()
     for i, team in enumerate(teams):
         if team.name in seen:
@@ -381,7 +388,7 @@ def _summary(r: _Reader, raw: Any, key: str) -> SummaryPolicy:
     return SummaryPolicy(weekday=WEEKDAYS.index(day), at=at)
 
 
-def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo) -> TeamConfig:
+def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo, env: Mapping[str, str]) -> TeamConfig:
     t = r.mapping(raw, key, TEAM_KEYS)
     name = r.text(t.get("name"), f"{key}.name")
     if name.lower() == "all":
@@ -441,7 +448,28 @@ def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo) -> TeamConfig:
         post_to_channel=r.boolean(t.get("post_to_channel", False), f"{key}.post_to_channel"),
         nudges=_nudges(r, t.get("nudges"), f"{key}.nudges", sla),
         summary=_summary(r, t.get("summary"), f"{key}.summary"),
+        teams_webhook=_webhook(r, t.get("teams_webhook"), f"{key}.teams_webhook", env),
+        teams_channel=(
+            r.text(t["teams_channel"], f"{key}.teams_channel") if "teams_channel" in t else None
+        ),
     )
+
+
+def _webhook(r: _Reader, raw: Any, key: str, env: Mapping[str, str]) -> str | None:
+    """An https URL, or `env:NAME` for one kept in the environment."""
+    if raw is None:
+        return None
+    text = r.text(raw, key)
+    if text.startswith("env:"):
+        name = text[4:].strip()
+        url = env.get(name)
+        if not url:
+            r.fail(key, f"the environment variable {name} is not set")
+        text = url.strip()
+    local = text.startswith(("http://127.0.0.1", "http://localhost"))  # tests, dev
+    if not (text.startswith("https://") or local):
+        r.fail(key, "expected the https:// URL of a Teams Workflows webhook, or env:NAME")
+    return text
 
 
 def _handoff_channels(r: _Reader, raw: Any, key: str) -> tuple[HandoffChannel, ...]:

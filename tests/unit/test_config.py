@@ -207,3 +207,20 @@ def test_nudges_and_summary_have_defaults_and_follow_the_sla_calendar() -> None:
     assert (custom.summary.weekday, custom.summary.at.hour, custom.summary.at.minute) == (4, 17, 30)
     off = _parse(GOOD.replace("reps: [c@example.com]", "reps: [c@example.com]\n    summary: false"))
     assert off.teams[1].summary.enabled is False
+
+
+def test_a_teams_webhook_may_come_from_the_environment_and_must_be_https() -> None:
+    text = GOOD.replace(
+        "reps: [c@example.com]",
+        "reps: [c@example.com]\n    teams_webhook: env:SMB_HOOK\n    teams_channel: '19:x@thread'",
+    )
+    url = "https://example.webhook.office.com/workflows/abc?sig=s3cret"
+    s = parse_settings(yaml.safe_load(text), "ignorerate.yml", env={"SMB_HOOK": url})
+    assert s.teams[1].teams_webhook == url
+    assert s.teams[1].teams_channel == "19:x@thread"
+    assert "s3cret" not in repr(s.teams[1])  # never printed with the settings
+    with pytest.raises(ConfigError, match="SMB_HOOK is not set"):
+        parse_settings(yaml.safe_load(text), "ignorerate.yml", env={})
+    plain_http = text.replace("env:SMB_HOOK", "http://example.com/hook")
+    with pytest.raises(ConfigError, match="expected the https:// URL"):
+        parse_settings(yaml.safe_load(plain_http), "ignorerate.yml", env={})
