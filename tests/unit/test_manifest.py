@@ -22,6 +22,7 @@ NEEDED = {
     "channels:history": "message.channels",
     "groups:history": "message.groups",
     "metadata.message:read": "message metadata of type lead_handoff",
+    "files:write": "files.getUploadURLExternal, files.completeUploadExternal (weekly chart)",
 }
 
 
