@@ -153,7 +153,7 @@ class AckPages:
         csrf = request.cookies.get(_cookie_name(link.token), "")
         if not CSRF_VALUE.fullmatch(csrf):
             csrf = secrets.token_urlsafe(32)
-        body = self._lead_html(lead, sent_to) + self._form_or_done(lead, link, csrf)
+        body = self._lead_html(lead, link, sent_to) + self._form_or_done(lead, link, csrf)
         title = t(self.loc, "ack.title", lead=lead.name or t(self.loc, "ack.no_name"))
         response = self._page(title, body)
         response.set_cookie(
@@ -337,19 +337,21 @@ class AckPages:
         how = t(loc, f"contact.{lead.first_action_channel or 'other'}")
         return t(loc, "ack.state_contacted", actor=actor, how=how, when=when)
 
-    def _lead_html(self, lead: store.LeadView, sent_to: store.Person | None) -> str:
+    def _lead_html(
+        self, lead: store.LeadView, link: _Link | None, sent_to: store.Person | None
+    ) -> str:
+        """The lead's facts; with `link`, also whom that link was sent to."""
         loc = self.loc
         facts = [
             (t(loc, "ack.company"), lead.company or "—"),
             (t(loc, "card.source"), lead.source),
             (t(loc, "card.owner"), self._who(lead.owner)),
             (t(loc, "card.due"), self._when(lead.due_at, lead.team)),
-            (
-                t(loc, "ack.sent_to"),
-                self._who(sent_to) if sent_to else t(loc, "ack.sent_to_channel"),
-            ),
             (t(loc, "ack.state"), self._state(lead) or t(loc, "ack.state_open")),
         ]
+        if link is not None:
+            to = self._who(sent_to) if link.rep_id is not None else t(loc, "ack.sent_to_channel")
+            facts.insert(4, (t(loc, "ack.sent_to"), to))
         if lead.snoozed_until is not None and lead.first_action_at is None:
             until = self._when(lead.snoozed_until, lead.team)
             facts.append(("", t(loc, "card.snoozed", until=until)))
@@ -443,7 +445,7 @@ class AckPages:
         notes = "".join(f'<p class="note {tone}">{escape(line)}</p>' for line in lines)
         name = escape(lead.name or t(loc, "ack.no_name"))
         return self._page(
-            title, f"<p><strong>{name}</strong></p>{notes}{self._lead_html(lead, None)}"
+            title, f"<p><strong>{name}</strong></p>{notes}{self._lead_html(lead, None, None)}"
         )
 
     def _recorded(self, outcome: ClickOutcome, choice: _Choice) -> list[str]:

@@ -234,6 +234,8 @@ def test_pressing_contacted_by_call_records_one_action_from_teams_by_the_linked_
 
     assert done.status_code == 200
     assert "Recorded: a@example.com contacted this lead by Call." in text_of(done)
+    assert "Contacted by a@example.com (Call) at 2026-11-24 12:00 JST." in text_of(done)
+    assert "<form" not in done.text
     [action] = site.actions()
     assert action["lead_id"] == lead_id
     assert action["via"] == "teams"
