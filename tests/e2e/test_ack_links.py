@@ -438,3 +438,10 @@ def test_a_body_over_ten_kilobytes_is_refused_unread(site: Site, browser: httpx.
 
     assert big.status_code == 413
     assert site.actions() == []
+
+
+def test_behind_an_https_proxy_the_form_cookie_is_secure(site: Site, browser: httpx.Client) -> None:
+    # uvicorn trusts X-Forwarded-Proto from loopback, as from a local TLS proxy
+    page = browser.get(site.link(site.lead()), headers={"X-Forwarded-Proto": "https"})
+
+    assert "Secure" in page.headers["set-cookie"]
