@@ -41,14 +41,13 @@ from bot.http.metrics import Metrics
 from bot.i18n import t
 from bot.leads import Click, ClickOutcome, Result, act
 from bot.links import ExpiredLinkError, LinkSigner, TamperedLinkError
-from bot.slack.blocks import reason_label
+from bot.slack.blocks import SNOOZE_MINUTES, reason_label
 from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 10 * 1024  # the form is a few short fields; anything bigger is not ours
-SNOOZE_MINUTES = (60, 240, 1440)
 CSRF_FIELD = "csrf"
 CSRF_COOKIE_PREFIX = "ack_csrf_"
 CSRF_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) makes
@@ -509,8 +508,9 @@ class AckPages:
 
 
 def _span(minutes: int, locale: str) -> str:
-    if minutes % 1440 == 0:
-        return t(locale, "ack.one_day") if minutes == 1440 else f"{minutes // 1440}d"
+    """A snooze button's label: the Slack card's "1 d 0 h" reads oddly on a button."""
+    if minutes == 1440:
+        return t(locale, "ack.one_day")
     return t(locale, "duration.hours", n=minutes // 60)
 
 
