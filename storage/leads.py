@@ -155,6 +155,11 @@ def person_by_slack_id(conn: Connection, user_id: str) -> Person | None:
     return _person(row, "p") if row else None
 
 
+def person_by_id(conn: Connection, rep_id: int) -> Person | None:
+    row = conn.execute(select(*_person_columns(REPS, "p")).where(REPS.c.id == rep_id)).first()
+    return _person(row, "p") if row else None
+
+
 def person_by_email(conn: Connection, email: str) -> Person | None:
     row = conn.execute(
         select(*_person_columns(REPS, "p")).where(REPS.c.email == email.lower())

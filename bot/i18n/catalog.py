@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.i18n.ack_catalog import ACK
 from bot.i18n.summary_catalog import SUMMARY
 
 CATALOG: dict[str, dict[str, str]] = {
@@ -258,3 +259,4 @@ CATALOG: dict[str, dict[str, str]] = {
     },
 }
 CATALOG.update(SUMMARY)
+CATALOG.update(ACK)
