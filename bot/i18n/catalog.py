@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n.summary_catalog import SUMMARY
+from bot.i18n.teams_catalog import TEAMS
 
 CATALOG: dict[str, dict[str, str]] = {
     "report.title": {
@@ -258,3 +259,4 @@ CATALOG: dict[str, dict[str, str]] = {
     },
 }
 CATALOG.update(SUMMARY)
+CATALOG.update(TEAMS)
