@@ -36,6 +36,9 @@ CARD_VERSION = "1.4"
 MAX_CARD_BYTES = 28_000
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+# where a summary card queued in the outbox has its chart: the sender puts the signed URL
+# here when it delivers the card (a relative reference, valid in the schema)
+CHART_PLACEHOLDER = "chart.png"
 MAX_TEXT = 2000  # characters of any one text from outside; a card is not a document
 # the Markdown subset Adaptive Cards render: emphasis, links, code, list and heading marks
 _MARKDOWN = re.compile(r"([\\`*_\[\]()#>~|])")
