@@ -81,8 +81,6 @@ def _card(body: list[Element], actions: list[Element] | None = None, fallback: s
         card["actions"] = actions
     if fallback:
         card["fallbackText"] = fallback[:300]
-    # full width in Teams: the default is a narrow bubble that wraps every fact
-    card["msteams"] = {"width": "Full"}
     return card
 
 
@@ -107,7 +105,8 @@ def text(value: str, **style: Any) -> Element:
 
 
 def heading(value: str) -> Element:
-    return text(value, weight="Bolder", size="Medium", style="heading")
+    # no `style: heading`: it is 1.5, and the 1.4 schema refuses it
+    return text(value, weight="Bolder", size="Medium")
 
 
 def note(value: str) -> Element:
@@ -297,20 +296,20 @@ TABLE_COLUMNS = (
 )
 
 
-def _cell(value: str, *, head: bool = False, right: bool = True) -> Element:
-    # one line a cell: the columns are separate stacks, and a wrapped name would put the
-    # rows out of line with each other
-    cell: Element = {"type": "TextBlock", "text": value, "wrap": False, "spacing": "None"}
+def _cell(value: str, *, head: bool = False) -> Element:
+    # the bare minimum a cell: a 40-rep table is some 300 of them. No `wrap`: one line a
+    # cell (the default), since the columns are separate stacks and a wrapped name would
+    # put the rows out of line; no alignment or spacing, whose bytes would cost rows
+    cell: Element = {"type": "TextBlock", "text": value}
     if head:
         cell["weight"] = "Bolder"
-    if right:
-        cell["horizontalAlignment"] = "Right"
     return cell
 
 
 def table(label: str, rows: Sequence[tuple[str, Counts]], locale: str) -> Element:
-    """A table as one ColumnSet of column stacks: a ColumnSet per row would cost seven
-    objects a row and a 40-rep table would not fit in a message."""
+    """A table (names already made safe with `plain`) as one ColumnSet of column stacks:
+    a ColumnSet per row would cost seven objects a row, and a 40-rep table would not fit
+    in a message."""
     values = [
         [str(c.counted), str(c.ignored), percent(c.ignore_rate), percent(c.sal_rate),
          str(c.late), str(c.pending)]
@@ -321,8 +320,8 @@ def table(label: str, rows: Sequence[tuple[str, Counts]], locale: str) -> Elemen
             "type": "Column",
             "width": "stretch",
             "items": [
-                _cell(label, head=True, right=False),
-                *(_cell(plain(name), right=False) for name, _ in rows),
+                _cell(label, head=True),
+                *(_cell(name) for name, _ in rows),
             ],
         }
     ]
@@ -394,7 +393,10 @@ def summary_card(summary: Summary, chart_url: str, locale: str) -> Card:
             "—" if median is None else human_minutes(median, locale),
         ),
     ]
-    reps = [(rep or t(locale, "report.unassigned"), counts) for rep, counts in summary.by_rep]
+    reps = [
+        (plain(rep) if rep else t(locale, "report.unassigned"), counts)
+        for rep, counts in summary.by_rep
+    ]
     sources = [
         (
             plain(source),
@@ -466,10 +468,12 @@ def report_card(report: Report, by: str | None, locale: str) -> Card:
     rows: list[tuple[str, Counts]] = []
     heading_key = ""
     if by == "rep":
-        rows = [(rep or t(locale, "report.unassigned"), n) for rep, n in report.by_rep]
+        rows = [
+            (plain(rep) if rep else t(locale, "report.unassigned"), n) for rep, n in report.by_rep
+        ]
         heading_key = "report.by_rep"
     elif by == "source":
-        rows = list(report.by_source)
+        rows = [(plain(source), n) for source, n in report.by_source]
         heading_key = "report.by_source"
 
     def build(shown: int) -> Card:
