@@ -23,6 +23,7 @@ from bot.links import LinkSigner
 from bot.outbox import Deliverer
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
+from bot.summary import make_summary
 from bot.sweep import sweep
 from bot.teams.delivery import TeamsDeliverer
 from bot.teams.messenger import TeamsMessenger
@@ -238,3 +239,20 @@ def test_the_sweep_sends_one_digest_card_to_the_channel_naming_escalations(
     assert "Escalat" in body
     assert "held by a@example.com" in body
     assert len(open_urls(card)) == len(ids)
+
+
+def test_the_weekly_summary_goes_to_teams_with_a_signed_chart_image(teams: Teams) -> None:
+    teams.handoff(n=2)
+    teams.sender().run_once()
+    teams.hook.received.clear()
+    with teams.engine.begin() as conn:
+        queued = make_summary(conn, teams.settings, "sales", "2026-W48", teams.clock.now())
+    assert queued == ["summary-teams:sales:2026-W48"]  # no Slack channel: Teams only
+    assert teams.sender().run_once() == 1
+    [card] = teams.hook.cards()
+    [image] = [e for e in card["body"] if e["type"] == "Image"]
+    assert image["url"].startswith(f"{BASE_URL}/charts/")
+    token = image["url"].removeprefix(f"{BASE_URL}/charts/").removesuffix(".png")
+    data = LinkSigner(SECRET).verify("chart", token, teams.clock.now())
+    assert data["w"] == "2026-W48"
+    assert "Weekly summary: sales, 2026-W48" in json.dumps(card, ensure_ascii=False)
