@@ -26,7 +26,7 @@ from bot.render import percent
 from bot.slack.blocks import human_minutes, reason_label
 from metrics.rates import Counts
 from metrics.report import Report
-from metrics.summary import Change, Summary
+from metrics.summary import Change, Summary, Verdict
 from storage.leads import LeadView, Person
 
 Card = dict[str, Any]
@@ -356,7 +356,7 @@ def counts_line(c: Counts, locale: str) -> str:
 def _change(change: Change | None, summary: Summary, locale: str) -> str:
     if change is None:
         return t(locale, "summary.no_comparison", week=summary.previous_week)
-    delta = "±0.0" if change.verdict.value == "neutral" else f"{change.delta:+.1f}"
+    delta = "±0.0" if change.verdict is Verdict.NEUTRAL else f"{change.delta:+.1f}"
     return t(
         locale,
         "summary.change",

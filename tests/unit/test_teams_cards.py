@@ -230,7 +230,7 @@ def test_a_digest_says_who_holds_each_lead_and_which_are_escalations() -> None:
     )
     body = texts(card)
     assert "Reminders and escalations: 2 leads in sales" in body
-    assert "Reminder · 1 h 0 min past the deadline" in body or "Reminder · " in body
+    assert "Reminder · " in body
     assert "Escalated · " in body
     assert "held by Hanako" in body
     assert "held by unassigned" in body
