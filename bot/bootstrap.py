@@ -6,21 +6,27 @@ import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
+from bot.http.charts import chart_route
 from bot.http.metrics import Metrics
 from bot.http.server import Server
 from bot.http.webhooks import HandoffDoor
+from bot.links import LinkSigner
 from bot.outbox import Deliverer, OutboxWorker
 from bot.scheduler import Job, Scheduler, Ticker
 from bot.slack.app import SlackContext, build_app
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
+from bot.teams.delivery import TeamsDeliverer
+from bot.teams.messenger import TeamsMessenger
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision
 
@@ -56,13 +62,15 @@ class Service:
     socket: SocketModeHandler | None = None
     listeners: ThreadPoolExecutor | None = None
     scheduler: Scheduler | None = None
+    teams_worker: OutboxWorker | None = None  # runs whether Slack is on or off
 
     def start(self) -> None:
         if self.scheduler is not None:
             self.scheduler.start()  # first: a second scheduler on one SQLite file stops here
-        if self.worker is not None:
-            self.worker.start()
-            self.worker.wake()  # whatever was left pending by the last run
+        for worker in (self.worker, self.teams_worker):
+            if worker is not None:
+                worker.start()
+                worker.wake()  # whatever was left pending by the last run
         if self.socket is not None:
             self.socket.connect()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
 
@@ -73,8 +81,9 @@ class Service:
             self.listeners.shutdown(wait=True)  # work after an ack finishes before we go
         if self.scheduler is not None:
             self.scheduler.stop()
-        if self.worker is not None:
-            self.worker.stop()
+        for worker in (self.worker, self.teams_worker):
+            if worker is not None:
+                worker.stop()
         self.engine.dispose()
 
 
@@ -83,6 +92,48 @@ def default_jobs() -> list[Job]:
     from bot.summary import enqueue_due_summaries
 
     return [enqueue_due_summaries]
+
+
+@dataclass(frozen=True)
+class TeamsSetup:
+    """What Teams delivery needs from the environment."""
+
+    base_url: str
+    signer: LinkSigner
+
+
+def teams_setup(settings: Settings, env: Mapping[str, str]) -> TeamsSetup | None:
+    """PUBLIC_BASE_URL (where the cards' links and chart images point) and
+    IGNORERATE_LINK_SECRET (what signs them), required once any team has a
+    teams_webhook; None when neither is set and no team needs them."""
+    base_url = (env.get("PUBLIC_BASE_URL") or "").strip()
+    secret = env.get("IGNORERATE_LINK_SECRET") or ""
+    users = [t.name for t in settings.teams if t.teams_webhook]
+    if users:
+        why = f"team {users[0]} has a teams_webhook, whose cards link back to the bot"
+        if not base_url:
+            raise ConfigError(
+                "environment",
+                "PUBLIC_BASE_URL",
+                f"not set; {why}: set it to the bot's public address, e.g. https://bot.example.com",
+            )
+        if not secret:
+            raise ConfigError(
+                "environment",
+                "IGNORERATE_LINK_SECRET",
+                f"not set; {why}: set it to a random secret of 16 characters or more",
+            )
+    if not base_url or not secret:
+        return None
+    if urlsplit(base_url).scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+        raise ConfigError(
+            "environment", "PUBLIC_BASE_URL", f"expected an http(s) URL, got {base_url!r}"
+        )
+    try:
+        signer = LinkSigner(secret)
+    except ValueError as err:
+        raise ConfigError("environment", "IGNORERATE_LINK_SECRET", str(err)) from None
+    return TeamsSetup(base_url.rstrip("/"), signer)
 
 
 def build_service(
@@ -96,8 +147,25 @@ def build_service(
 ) -> Service:
     """`scheduler_interval` None: no SLA sweep or summaries in this process (tests that
     drive ticks by hand)."""
+    teams = teams_setup(settings, env)  # first: a missing variable stops the start at once
     engine = engine_for(settings)
     metrics = Metrics()
+    teams_worker: OutboxWorker | None = None
+    extra_routes: list[BaseRoute] = []
+    if teams is not None:
+        extra_routes.append(chart_route(engine, settings, teams.signer, clock))
+        teams_worker = _teams_worker(
+            engine, settings, teams, clock=clock, metrics=metrics, interval=outbox_interval
+        )
+
+    def wake_all(slack: Callable[[], None] | None = None) -> Callable[[], None]:
+        def wake() -> None:
+            if slack is not None:
+                slack()
+            if teams_worker is not None:
+                teams_worker.wake()
+
+        return wake
 
     def scheduler(wake: Callable[[], None]) -> Scheduler | None:
         if scheduler_interval is None:
@@ -126,12 +194,20 @@ def build_service(
             if not value
         ]
         log.warning(
-            "Slack is off: %s not set. Serving the handoff webhook only; lead cards wait "
-            "in the outbox until Slack is configured.",
+            "Slack is off: %s not set. Serving the handoff webhook only; Slack's lead cards "
+            "wait in the outbox until Slack is configured.",
             " and ".join(missing),
         )
-        server = Server(engine, metrics, door, None)
-        return Service(server.app(), engine, metrics, "off", scheduler=scheduler(lambda: None))
+        door.wake_outbox = wake_all()
+        server = Server(engine, metrics, door, None, extra_routes=extra_routes)
+        return Service(
+            server.app(),
+            engine,
+            metrics,
+            "off",
+            scheduler=scheduler(wake_all()),
+            teams_worker=teams_worker,
+        )
     timeout = env.get("SLACK_API_TIMEOUT", "10")
     if not timeout.isdigit() or int(timeout) < 1:
         raise ConfigError(
@@ -152,7 +228,7 @@ def build_service(
     worker = OutboxWorker(deliverer, outbox_interval)
     ctx = SlackContext(engine, settings, messenger, directory, clock, metrics, worker.wake)
     door.directory = directory
-    door.wake_outbox = worker.wake
+    door.wake_outbox = wake_all(worker.wake)
     socket_mode = bool(app_token)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt")
     bolt = build_app(
@@ -161,7 +237,14 @@ def build_service(
         listeners,
         request_verification_enabled=not socket_mode,
     )
-    server = Server(engine, metrics, door, None if socket_mode else bolt, dispatch_in_thread)
+    server = Server(
+        engine,
+        metrics,
+        door,
+        None if socket_mode else bolt,
+        dispatch_in_thread,
+        extra_routes=extra_routes,
+    )
     socket = None
     if socket_mode:
         socket = SocketModeHandler(bolt, app_token)
@@ -176,5 +259,32 @@ def build_service(
         worker,
         socket,
         listeners,
-        scheduler(worker.wake),
+        scheduler(wake_all(worker.wake)),
+        teams_worker,
     )
+
+
+def _teams_worker(
+    engine: Engine,
+    settings: Settings,
+    teams: TeamsSetup,
+    *,
+    clock: Clock,
+    metrics: Metrics,
+    interval: float,
+) -> OutboxWorker | None:
+    """The Teams sender's thread, when some team has a webhook; independent of Slack."""
+    count = sum(1 for team in settings.teams if team.teams_webhook)
+    if not count:
+        return None
+    deliverer = TeamsDeliverer(
+        engine,
+        settings,
+        TeamsMessenger(),
+        base_url=teams.base_url,
+        signer=teams.signer,
+        clock=clock,
+        on_result=lambda status: metrics.outbox.labels(status).inc(),
+    )
+    log.info("Teams is on: cards go to %d team channels", count)
+    return OutboxWorker(deliverer, interval, name="outbox-teams")

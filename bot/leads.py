@@ -87,13 +87,31 @@ def receive_handoffs(
                     {"kind": "lead_card", "lead_id": lead_id, **payload},
                     now,
                 )
+            if team.teams_webhook:
+                # one card in the team's channel: a webhook reaches no one directly
+                enqueue(
+                    conn,
+                    f"card:{lead_id}:teams",
+                    {"kind": "lead_card", "lead_id": lead_id},
+                    now,
+                    target=team.name,
+                    platform="teams",
+                )
         return HandoffResult({k: ref.id for k, ref in known.items()}, frozenset(created.values()))
 
 
 def enqueue(
-    conn: Connection, key: str, payload: Mapping[str, object], now: datetime, target: str = ""
+    conn: Connection,
+    key: str,
+    payload: Mapping[str, object],
+    now: datetime,
+    target: str = "",
+    *,
+    platform: str = "slack",
 ) -> bool:
-    """Queues a message for delivery; a key already queued is the same message."""
+    """Queues a message for delivery by `platform`'s sender; a key already queued is the
+    same message. A Teams row's target is its team's name, never the webhook URL: the
+    URL's query is a credential, and targets are listed by `ignorerate outbox`."""
     table = OutboxMessage.__table__
     stmt = (
         repo._insert(conn, table)  # type: ignore[arg-type]
@@ -104,7 +122,7 @@ def enqueue(
         stmt,
         {
             "key": key,
-            "platform": "slack",
+            "platform": platform,
             "target": target,
             "payload": json.dumps(payload, ensure_ascii=False),
             "status": "pending",

@@ -1,5 +1,7 @@
 """Delivering the outbox: messages written in the same transaction as the change that
-caused them, sent after it commits, retried until Slack takes them, never lost.
+caused them, sent after it commits, retried until Slack (or Teams) takes them, never lost.
+Each platform has its own sender (`Deliverer` for Slack, `bot.teams.delivery` for Teams)
+on the shared rules below, each with its own pace and its own 429 pause.
 
 - A row is claimed with a lease before it is sent and marked sent with Slack's
   (channel, ts) after, so a card can be updated in place later. A sender killed between
@@ -28,6 +30,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -169,13 +172,28 @@ def _at_whole_second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0) + timedelta(seconds=1 if moment.microsecond else 0)
 
 
-class Deliverer:
+@dataclass(frozen=True)
+class Refusal:
+    """A platform's "no", in the outbox's terms. `wait`: a 429's Retry-After (the row and
+    every send of this sender wait, and it is no failed try); `permanent`: no retry mends
+    it; otherwise it is retried with backoff."""
+
+    error: str
+    wait: timedelta | None = None
+    permanent: bool = False
+
+
+class OutboxSender:
+    """Claims the due rows of one platform and sends them one at a time: the retry,
+    backoff, dead-letter and pacing rules every platform shares. A platform says how to
+    send a row (`_send`) and what its errors mean (`refusal`)."""
+
+    platform = ""
+
     def __init__(
         self,
         engine: Engine,
         settings: Settings,
-        messenger: SlackMessenger,
-        directory: Directory,
         *,
         clock: Clock,
         rng: random.Random | None = None,
@@ -184,8 +202,6 @@ class Deliverer:
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.messenger = messenger
-        self.directory = directory
         self.clock = clock
         self.max_attempts = settings.delivery.max_attempts
         # longer than any one send takes; replicas' clocks must agree far better than this
@@ -202,7 +218,9 @@ class Deliverer:
         passed: list[int] = []  # paced this round: left for the next
         for _ in range(limit):
             with self.engine.begin() as conn:
-                claimed = rows.claim(conn, "slack", self.clock.now(), self.lease, 1, skip=passed)
+                claimed = rows.claim(
+                    conn, self.platform, self.clock.now(), self.lease, 1, skip=passed
+                )
             if not claimed:
                 break
             row = claimed[0]
@@ -231,20 +249,20 @@ class Deliverer:
             return "deferred"
         except Undeliverable as err:
             self._dead(row, row.attempts + 1, str(err))
-        except SlackApiError as err:
-            error = f"{_status(err) or ''} {err.response.get('error', '')}".strip()
-            if _status(err) == 429:
-                wait = _retry_after(err)
+        except Exception as err:
+            refusal = self.refusal(err)
+            if refusal is None:
+                self._retry(row, f"{type(err).__name__}: {err}"[:1000])
+            elif refusal.wait is not None:
+                wait = refusal.wait
                 self.pacer.block(wait)
                 self._later(row, now + wait, row.attempts, f"rate limited for {wait}")
-                log.warning("outbox %s: Slack said 429, waiting %s", row.key, wait)
+                log.warning("outbox %s: %s said 429, waiting %s", row.key, self.platform, wait)
                 self.on_result("rate_limited")
-            elif err.response.get("error") in PERMANENT:
-                self._dead(row, row.attempts + 1, f"SlackApiError: {error}")
+            elif refusal.permanent:
+                self._dead(row, row.attempts + 1, refusal.error)
             else:
-                self._retry(row, f"SlackApiError: {error}")
-        except Exception as err:
-            self._retry(row, f"{type(err).__name__}: {err}"[:1000])
+                self._retry(row, refusal.error)
         else:
             with self.engine.begin() as conn:
                 rows.finish(conn, row.id, "sent", row.attempts + 1, self.clock.now(), ref=ref)
@@ -276,7 +294,46 @@ class Deliverer:
 
     def next_due(self) -> datetime | None:
         with self.engine.connect() as conn:
-            return rows.next_due(conn, "slack")
+            return rows.next_due(conn, self.platform)
+
+    def _send(self, payload: dict[str, Any]) -> str:
+        """Sends one row's payload; returns the reference stored with it."""
+        raise NotImplementedError
+
+    def refusal(self, err: Exception) -> Refusal | None:  # noqa: ARG002 (a platform's hook)
+        """What `err` from `_send` means; None: an unexpected error, retried."""
+        return None
+
+
+class Deliverer(OutboxSender):
+    """The Slack sender."""
+
+    platform = "slack"
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        messenger: SlackMessenger,
+        directory: Directory,
+        *,
+        clock: Clock,
+        rng: random.Random | None = None,
+        on_result: Callable[[str], None] | None = None,
+        lease: timedelta = LEASE,
+    ) -> None:
+        super().__init__(engine, settings, clock=clock, rng=rng, on_result=on_result, lease=lease)
+        self.messenger = messenger
+        self.directory = directory
+
+    def refusal(self, err: Exception) -> Refusal | None:
+        if not isinstance(err, SlackApiError):
+            return None
+        error = f"{_status(err) or ''} {err.response.get('error', '')}".strip()
+        if _status(err) == 429:
+            return Refusal(f"SlackApiError: {error}", wait=_retry_after(err))
+        permanent = err.response.get("error") in PERMANENT
+        return Refusal(f"SlackApiError: {error}", permanent=permanent)
 
     # ------------------------------------------------------------ what each kind does
 
@@ -424,12 +481,14 @@ class OutboxWorker:
     """Runs a Deliverer in a thread: woken when something is queued, else when the next
     row is due (at the latest every `interval` seconds)."""
 
-    def __init__(self, deliverer: Deliverer, interval: float = 5.0) -> None:
+    def __init__(
+        self, deliverer: OutboxSender, interval: float = 5.0, name: str = "outbox"
+    ) -> None:
         self.deliverer = deliverer
         self.interval = interval
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()

@@ -20,6 +20,7 @@ from bot.i18n import t
 from bot.leads import enqueue
 from bot.services import UnknownTeamError, team_ids
 from bot.slack.summary_blocks import summary_blocks
+from bot.teams.cards import CHART_PLACEHOLDER, summary_card
 from metrics.rates import Counts
 from metrics.summary import (
     IsoWeek,
@@ -40,10 +41,13 @@ TEAMS = cast(Table, Team.__table__)
 
 
 class NoChannelError(ValueError):
-    """A team without a `slack_channel`: its summary has nowhere to go."""
+    """A team with neither a `slack_channel` nor a `teams_webhook`: its summary has
+    nowhere to go."""
 
     def __init__(self, team: str) -> None:
-        super().__init__(f"team {team} has no slack_channel to post its summary in")
+        super().__init__(
+            f"team {team} has no slack_channel (nor teams_webhook) to post its summary in"
+        )
 
 
 def _team(settings: Settings, name: str) -> TeamConfig:
@@ -93,13 +97,41 @@ def build_summary(
 class Keys:
     post: str
     chart: str
+    teams: str = ""
 
 
 def summary_keys(team: str, week: str, suffix: str = "") -> Keys:
-    return Keys(f"summary:{team}:{week}{suffix}", f"summary-chart:{team}:{week}{suffix}")
+    return Keys(
+        f"summary:{team}:{week}{suffix}",
+        f"summary-chart:{team}:{week}{suffix}",
+        f"summary-teams:{team}:{week}{suffix}",
+    )
 
 
 def _enqueue(
+    conn: Connection,
+    settings: Settings,
+    summary: Summary,
+    *,
+    channel: str | None,
+    keys: Keys,
+    now: datetime,
+) -> list[str]:
+    queued = []
+    if channel is not None:
+        queued += _enqueue_slack(conn, settings, summary, channel=channel, keys=keys, now=now)
+    team = settings.team(summary.team)
+    if team is not None and team.teams_webhook:
+        # the card is made now, from this summary; its chart URL is signed when it is
+        # delivered (bot.teams.delivery), so the days the image lives start from then
+        card = summary_card(summary, CHART_PLACEHOLDER, settings.locale)
+        teams = {"kind": "summary", "team": summary.team, "week": summary.week, "card": card}
+        if enqueue(conn, keys.teams, teams, now, target=summary.team, platform="teams"):
+            queued.append(keys.teams)
+    return queued
+
+
+def _enqueue_slack(
     conn: Connection,
     settings: Settings,
     summary: Summary,
@@ -168,7 +200,7 @@ def make_summary(
     already (None). Does not commit: the caller's transaction holds the row and the
     outbox messages together."""
     config = _team(settings, team)
-    if not config.slack_channel:
+    if not config.slack_channel and not config.teams_webhook:
         raise NoChannelError(config.name)
     label = str(parse_week(week))
     team_id = _ids(conn, settings, now)[config.name]
@@ -186,7 +218,7 @@ def enqueue_due_summaries(conn: Connection, settings: Settings, now: datetime) -
     outbox keys queued. Called every minute inside the caller's transaction."""
     queued: list[str] = []
     for team in settings.teams:
-        if not team.summary.enabled or not team.slack_channel:
+        if not team.summary.enabled or not (team.slack_channel or team.teams_webhook):
             continue
         due = due_summary(team.timezone, team.summary, now)
         if due is None:
@@ -202,7 +234,7 @@ def resend_summary(
     """Queues the summary again (numbers as of `now`) under keys ending `:resend-N`, N the
     next free number. Makes the (team, week) row if the summary was never made."""
     config = _team(settings, team)
-    if not config.slack_channel:
+    if not config.slack_channel and not config.teams_webhook:
         raise NoChannelError(config.name)
     label = str(parse_week(week))
     team_id = _ids(conn, settings, now)[config.name]

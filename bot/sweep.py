@@ -55,11 +55,30 @@ class Digest:
         }
 
 
+@dataclass(frozen=True)
+class TeamsDigest:
+    """One card to a Teams team channel for one sweep: its reminders and escalations (a
+    webhook reaches no one directly, so both go to the channel, saying which is which)."""
+
+    team: str
+    reminders: tuple[int, ...]
+    escalations: tuple[int, ...]
+
+    def payload(self) -> dict[str, object]:
+        return {
+            "kind": "digest",
+            "team": self.team,
+            "reminders": list(self.reminders),
+            "escalations": list(self.escalations),
+        }
+
+
 @dataclass
 class SweepResult:
     decisions: list[Decision] = field(default_factory=list)  # nudges newly recorded
     reassigned: list[tuple[int, str | None, str]] = field(default_factory=list)
     messages: dict[str, Digest] = field(default_factory=dict)  # by outbox key
+    teams_messages: dict[str, TeamsDigest] = field(default_factory=dict)  # by outbox key
     stopped: int = 0  # leads acted on, excluded or out of the lookback: nothing more to send
 
     def describe(self) -> list[str]:
@@ -75,6 +94,11 @@ class SweepResult:
         lines += [
             f"message    {key} -> {digest.to} ({len(digest.lead_ids)} leads)"
             for key, digest in self.messages.items()
+        ]
+        lines += [
+            f"message    {key} -> Teams channel of {d.team} "
+            f"({len(d.reminders)} reminders, {len(d.escalations)} escalations)"
+            for key, d in self.teams_messages.items()
         ]
         return lines
 
@@ -155,15 +179,20 @@ def sweep(
         conn, ((p.lead_id, p.stage.value, p.cycle, p.owner_id) for p in planned), now
     )
     digests = _Digests(now)
+    teams = _TeamsDigests(now)
     for p in planned:
         if (p.lead_id, p.stage.value, p.cycle) not in new:
             continue  # another sweep sent it already
         result.decisions.append(Decision(p.lead_id, p.stage, p.cycle, p.owner, p.team.name))
         digests.add(p)
+        teams.add(p)
     store.save_progress(conn, progress)
     for key, digest in digests.messages().items():
         if enqueue(conn, key, digest.payload(), now, target=digest.to):
             result.messages[key] = digest
+    for key, card in teams.messages().items():
+        if enqueue(conn, key, card.payload(), now, target=card.team, platform="teams"):
+            result.teams_messages[key] = card
     return result
 
 
@@ -294,3 +323,30 @@ class _Digests:
                     tuple(sorted(i for ids in by_team.values() for i in ids)),
                 )
         return out
+
+
+class _TeamsDigests:
+    """Groups the sweep's nudges into one Teams card per team with a webhook."""
+
+    def __init__(self, now: datetime) -> None:
+        self.stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M")  # the same on every replica
+        self.reminders: dict[str, list[int]] = defaultdict(list)
+        self.escalations: dict[str, list[int]] = defaultdict(list)
+
+    def add(self, p: _Planned) -> None:
+        if not p.team.teams_webhook:
+            return
+        if p.stage in (Stage.HEADS_UP, Stage.REMINDER):
+            self.reminders[p.team.name].append(p.lead_id)
+        elif p.stage is Stage.ESCALATION:
+            self.escalations[p.team.name].append(p.lead_id)
+
+    def messages(self) -> dict[str, TeamsDigest]:
+        return {
+            f"digest:teams:{team}:{self.stamp}": TeamsDigest(
+                team,
+                tuple(sorted(set(self.reminders.get(team, ())))),
+                tuple(sorted(set(self.escalations.get(team, ())))),
+            )
+            for team in sorted(self.reminders.keys() | self.escalations.keys())
+        }

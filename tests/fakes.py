@@ -296,6 +296,56 @@ def fake_slack() -> Iterator[FakeSlack]:
         yield fake
 
 
+@dataclass
+class FakeWorkflows:
+    """A Teams channel's Workflows webhook: records each envelope POSTed to
+    /workflows/{anything} and answers 202 with an empty body, or as scripted."""
+
+    received: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0  # every POST, taken or not
+    failures: deque[tuple[str, float]] = field(default_factory=deque)
+    url: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail(self, how: str, times: int = 1, retry_after: float = 0) -> None:
+        """The next `times` POSTs answer `how`: "429" (with Retry-After) or "500"."""
+        with self._lock:
+            self.failures.extend([(how, retry_after)] * times)
+
+    def webhook(self, name: str = "sales") -> str:
+        """A webhook URL as Teams makes them, signature in the query."""
+        return f"{self.url}/workflows/{name}?api-version=1&sig=not-a-real-signature"
+
+    def cards(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [e["attachments"][0]["content"] for e in self.received]
+
+    async def _post(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        with self._lock:
+            self.attempts += 1
+            failure = self.failures.popleft() if self.failures else None
+            if failure is None:
+                self.received.append(body)
+        if failure is not None:
+            how, wait = failure
+            if how == "429":
+                return Response(status_code=429, headers={"Retry-After": str(int(wait))})
+            return Response("internal error", status_code=500)
+        return Response(status_code=202)
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/workflows/{name}", self._post, methods=["POST"])])
+
+
+@contextmanager
+def fake_workflows() -> Iterator[FakeWorkflows]:
+    fake = FakeWorkflows()
+    with serve(fake.app()) as url:
+        fake.url = url
+        yield fake
+
+
 def main() -> None:
     """`python -m tests.fakes --port 8999 --users 50`: the fake on its own, for benchmarks
     (in the benchmark's process it would compete with the server for the GIL)."""

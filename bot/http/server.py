@@ -1,4 +1,5 @@
-"""The HTTP server: Slack's requests, the handoff webhook, health and metrics.
+"""The HTTP server: Slack's requests, the handoff webhook, health and metrics, and what
+the Teams cards link to (the chart images) when Teams is configured.
 
 Bolt's own Starlette adapter calls the synchronous `App.dispatch` on the event loop, so
 one slow request (a database lock, a Web API call in a middleware) stalls every other
@@ -8,6 +9,7 @@ figures under 50 concurrent clicks that decided it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -16,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.http.metrics import Metrics
 from bot.http.webhooks import HandoffDoor
@@ -38,6 +40,7 @@ class Server:
     bolt: App | None
     # False: Bolt's own way, `dispatch` on the event loop (kept to measure against)
     dispatch_in_thread: bool = True
+    extra_routes: Sequence[BaseRoute] = ()  # e.g. bot.http.charts.chart_route
 
     async def slack(self, request: Request) -> Response:
         if self.bolt is None:
@@ -82,5 +85,6 @@ class Server:
                 Route("/hooks/handoff", self.handoff.handle, methods=["POST"]),
                 Route("/healthz", self.healthz, methods=["GET"]),
                 Route("/metrics", self.prometheus, methods=["GET"]),
+                *self.extra_routes,
             ]
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n.ack_catalog import ACK
 from bot.i18n.summary_catalog import SUMMARY
+from bot.i18n.teams_catalog import TEAMS
 
 CATALOG: dict[str, dict[str, str]] = {
     "report.title": {
@@ -260,3 +261,4 @@ CATALOG: dict[str, dict[str, str]] = {
 }
 CATALOG.update(SUMMARY)
 CATALOG.update(ACK)
+CATALOG.update(TEAMS)

@@ -1,0 +1,56 @@
+"""GET /charts/{token}.png: the trend chart a Teams summary card shows. Teams fetches the
+image itself, so the URL carries its authority: a "chart" token signed by the bot naming
+a team id and an ISO week, valid for a while (bot.teams.delivery.CHART_TTL).
+
+The chart is drawn from the database on each request (numbers as of now), the same
+series as the Slack upload; nothing is stored. A tampered token is 403, an expired one
+410 (gone: asking again will not help), a team no longer configured 404.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, select
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.chart import trend_png
+from bot.clock import Clock
+from bot.config import Settings
+from bot.links import ExpiredLinkError, LinkError, LinkSigner
+from bot.summary import build_summary
+from metrics.summary import WeekError
+from storage.tables import Team
+
+CACHE = "private, max-age=3600"  # a chart changes little within the hour
+
+
+def chart_route(engine: Engine, settings: Settings, signer: LinkSigner, clock: Clock) -> Route:
+    # a plain function: Starlette runs it in its thread pool, off the event loop, since
+    # both the queries and the drawing block
+    def chart(request: Request) -> Response:
+        now = clock.now()
+        try:
+            data = signer.verify("chart", str(request.path_params["token"]), now)
+        except ExpiredLinkError:
+            return PlainTextResponse("this chart link has expired", status_code=410)
+        except LinkError:
+            return PlainTextResponse("not a chart link of this bot", status_code=403)
+        team_id, week = data.get("t"), data.get("w")
+        if not isinstance(team_id, int) or not isinstance(week, str):
+            return PlainTextResponse("not a chart link of this bot", status_code=403)
+        with engine.connect() as conn:
+            name = conn.execute(
+                select(Team.__table__.c.name).where(Team.__table__.c.id == team_id)
+            ).scalar()
+            if name is None or settings.team(name) is None:
+                return PlainTextResponse("no such team", status_code=404)
+            try:
+                summary = build_summary(conn, settings, name, week, now)
+            except WeekError:
+                return PlainTextResponse("not a chart link of this bot", status_code=403)
+        return Response(
+            trend_png(summary.trend), media_type="image/png", headers={"Cache-Control": CACHE}
+        )
+
+    return Route("/charts/{token}.png", chart, methods=["GET"])

@@ -1,0 +1,1 @@
+"""Microsoft Teams delivery: Adaptive Cards through Workflows webhooks."""

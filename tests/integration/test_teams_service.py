@@ -1,0 +1,115 @@
+"""The service with Teams configured, on SQLite and PostgreSQL: it refuses to start
+without PUBLIC_BASE_URL or IGNORERATE_LINK_SECRET, serves the summary's chart image to a
+link it signed (and only then), and delivers to Teams with Slack off."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from bot.bootstrap import build_service
+from bot.clock import FixedClock
+from bot.config import ConfigError, Settings, parse_settings
+from bot.fields import LeadInput
+from bot.leads import receive_handoffs
+from bot.links import LinkSigner
+from bot.teams.delivery import chart_url
+from storage import reports
+from tests.fakes import fake_workflows, serve
+
+NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+SECRET = "a-link-secret-for-tests-only"
+HOOK = "https://example.webhook.office.com/workflows/1?sig=secret"
+
+
+def settings(database_url: str, webhook: str = HOOK) -> Settings:
+    raw: dict[str, Any] = {
+        "timezone": "UTC",
+        "database_url": database_url,
+        "teams": [
+            {
+                "name": "sales",
+                "sla": {"minutes": 60, "business_hours": False},
+                "reps": ["a@example.com"],
+                "teams_webhook": webhook,
+            }
+        ],
+    }
+    return parse_settings(raw, "test.yml", env={})
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ({}, "PUBLIC_BASE_URL"),
+        ({"IGNORERATE_LINK_SECRET": SECRET}, "PUBLIC_BASE_URL"),
+        ({"PUBLIC_BASE_URL": "https://bot.example.com"}, "IGNORERATE_LINK_SECRET"),
+    ],
+)
+def test_a_team_with_a_teams_webhook_will_not_start_without_its_link_settings(
+    env: dict[str, str], missing: str
+) -> None:
+    s = settings("sqlite:////nonexistent/never-opened.db")
+    with pytest.raises(ConfigError, match=missing) as err:
+        build_service(s, env, FixedClock(NOW), scheduler_interval=None)
+    assert "sales" in str(err.value)
+
+
+def seed_team(engine: Engine, s: Settings) -> int:
+    lead = LeadInput("web", "L1", NOW - timedelta(days=7), "sales", None, None, None, None, None)
+    receive_handoffs(engine, s, [lead], NOW - timedelta(days=7))
+    with engine.connect() as conn:
+        found = reports.team_id(conn, "sales")
+    assert found is not None
+    return found
+
+
+def test_the_chart_route_serves_a_png_to_a_signed_link_only(
+    engine: Engine, database_url: str
+) -> None:
+    s = settings(database_url)
+    team_id = seed_team(engine, s)
+    clock = FixedClock(NOW)
+    env = {"PUBLIC_BASE_URL": "https://bot.example.com", "IGNORERATE_LINK_SECRET": SECRET}
+    service = build_service(s, env, clock, scheduler_interval=None)
+    signer = LinkSigner(SECRET)
+    good = chart_url("", signer, team_id, "2026-W47", NOW)
+    body, _, mac = good.removesuffix(".png").rpartition(".")
+    tampered = f"{body}.{'A' if mac[0] != 'A' else 'B'}{mac[1:]}.png"
+    other = LinkSigner("some-other-secret-entirely")
+    try:
+        with serve(service.app) as url, httpx.Client(base_url=url, timeout=20) as http:
+            ok = http.get(good)
+            assert ok.status_code == 200
+            assert ok.headers["content-type"] == "image/png"
+            assert ok.content.startswith(b"\x89PNG")
+            assert http.get(tampered).status_code == 403
+            assert http.get(chart_url("", other, team_id, "2026-W47", NOW)).status_code == 403
+            ack = signer.sign("ack", {"t": team_id, "w": "2026-W47"}, NOW + timedelta(days=1))
+            assert http.get(f"/charts/{ack}.png").status_code == 403  # another purpose
+            clock.advance(timedelta(days=15))
+            assert http.get(good).status_code == 410
+    finally:
+        service.stop()
+
+
+def test_teams_cards_go_out_with_slack_off(engine: Engine, database_url: str) -> None:
+    with fake_workflows() as hook:
+        s = settings(database_url, hook.webhook())
+        env = {"PUBLIC_BASE_URL": "https://bot.example.com", "IGNORERATE_LINK_SECRET": SECRET}
+        service = build_service(s, env, FixedClock(NOW), 0.05, scheduler_interval=None)
+        assert service.slack_mode == "off"
+        service.start()
+        try:
+            seed_team(engine, s)
+            deadline = time.monotonic() + 10
+            while not hook.received and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            service.stop()
+        assert len(hook.received) == 1
