@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from sqlalchemy import Engine
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
+from bot.http.ack_links import ack_routes
 from bot.http.charts import chart_route
 from bot.http.metrics import Metrics
 from bot.http.server import Server
@@ -27,6 +28,7 @@ from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
 from bot.teams.delivery import TeamsDeliverer
 from bot.teams.messenger import TeamsMessenger
+from bot.teams.outgoing import OutgoingDoor
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision
 
@@ -150,13 +152,9 @@ def build_service(
     teams = teams_setup(settings, env)  # first: a missing variable stops the start at once
     engine = engine_for(settings)
     metrics = Metrics()
-    teams_worker: OutboxWorker | None = None
-    extra_routes: list[BaseRoute] = []
-    if teams is not None:
-        extra_routes.append(chart_route(engine, settings, teams.signer, clock))
-        teams_worker = _teams_worker(
-            engine, settings, teams, clock=clock, metrics=metrics, interval=outbox_interval
-        )
+    extra_routes, teams_worker = _teams_parts(
+        engine, settings, env, teams, clock=clock, metrics=metrics, interval=outbox_interval
+    )
 
     def wake_all(slack: Callable[[], None] | None = None) -> Callable[[], None]:
         def wake() -> None:
@@ -226,7 +224,9 @@ def build_service(
         on_result=lambda status: metrics.outbox.labels(status).inc(),
     )
     worker = OutboxWorker(deliverer, outbox_interval)
-    ctx = SlackContext(engine, settings, messenger, directory, clock, metrics, worker.wake)
+    ctx = SlackContext(
+        engine, settings, messenger, directory, clock, metrics, wake_all(worker.wake)
+    )
     door.directory = directory
     door.wake_outbox = wake_all(worker.wake)
     socket_mode = bool(app_token)
@@ -262,6 +262,28 @@ def build_service(
         scheduler(wake_all(worker.wake)),
         teams_worker,
     )
+
+
+def _teams_parts(
+    engine: Engine,
+    settings: Settings,
+    env: Mapping[str, str],
+    teams: TeamsSetup | None,
+    *,
+    clock: Clock,
+    metrics: Metrics,
+    interval: float,
+) -> tuple[list[BaseRoute], OutboxWorker | None]:
+    """The Teams doors (an @mention's outgoing webhook; with PUBLIC_BASE_URL and
+    IGNORERATE_LINK_SECRET, the one-click pages and chart images) and its sender."""
+    outgoing = OutgoingDoor(engine, settings, env.get("TEAMS_OUTGOING_SECRET"), clock, metrics)
+    routes: list[BaseRoute] = [Route("/teams/outgoing", outgoing.handle, methods=["POST"])]
+    if teams is None:
+        return routes, None
+    routes.append(chart_route(engine, settings, teams.signer, clock))
+    routes += ack_routes(engine, settings, teams.signer, clock, metrics)
+    worker = _teams_worker(engine, settings, teams, clock=clock, metrics=metrics, interval=interval)
+    return routes, worker
 
 
 def _teams_worker(

@@ -204,6 +204,30 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "`team:all` は管理者だけが使えます。",
     },
     # App Home
+    "teams.ask.usage": {
+        "en": "**Usage:** @IgnoreRate [PERIOD] [team:NAME] [by:rep|source]\n\n"
+        "PERIOD: last-month, this-week, last-7-days, 2026-Q3, 2026-W47, "
+        "2026-10-01..2026-10-15, 先月… (default last-7-days). "
+        "The answer is about the team this channel belongs to.",
+        "ja": "**使い方:** @IgnoreRate [期間] [team:チーム名] [by:rep|source]\n\n"
+        "期間: 先月、今週、過去7日、last-month、2026-Q3、2026-W47、"
+        "2026-10-01..2026-10-15 など（省略時は過去7日）。"
+        "このチャネルのチームについて答えます。",
+    },
+    "teams.ask.unknown_channel": {
+        "en": "This channel is not a team's channel. Set its id as `teams_channel` of a team "
+        "in the bot's config to ask here.",
+        "ja": "このチャネルはどのチームにも設定されていません。設定ファイルでチームの "
+        "`teams_channel` にこのチャネルの ID を指定してください。",
+    },
+    "teams.ask.other_team": {
+        "en": "This channel may ask about its own team only, not {team}.",
+        "ja": "このチャネルで確認できるのは自チームの数値だけです（{team} は対象外です）。",
+    },
+    "teams.ask.all_refused": {
+        "en": "team:all is for admins, in Slack; a Teams channel sees its own team.",
+        "ja": "team:all は Slack の管理者向けです。Teams のチャネルでは自チームのみ確認できます。",
+    },
     "digest.rep.heading": {
         "en": "{n} of your leads need a first touch",
         "ja": "初回対応が必要なリードが {n} 件あります",

@@ -31,6 +31,7 @@ from bot.teams.messenger import TeamsMessenger, TeamsSendError
 from storage import leads as store
 from storage import nudges as nudge_store
 from storage import reports
+from storage.leads import LeadView
 
 CHART_TTL = timedelta(days=14)
 
@@ -108,8 +109,9 @@ class TeamsDeliverer(OutboxSender):
             raise Undeliverable(f"lead {lead_id} does not exist")
         team, url = self._webhook(lead.team)
         now = self.clock.now()
-        # to the channel, for whoever holds or takes it: the link names no rep
-        link = ack_url(self.base_url, self.signer, lead.id, None, now)
+        # the link names the rep it is meant for, the owner; an unassigned lead's link names
+        # nobody, and its page asks who is taking it
+        link = ack_url(self.base_url, self.signer, lead.id, _owner_id(lead), now)
         card = lead_card(lead, {"ack": link}, team.timezone, self.settings.locale, now)
         return self._post(url, card)
 
@@ -135,7 +137,10 @@ class TeamsDeliverer(OutboxSender):
         else:
             audience = "escalation" if escalations else "reminder"
         leads = [views[i] for i in ids if i in views]
-        links = {lead.id: ack_url(self.base_url, self.signer, lead.id, None, now) for lead in leads}
+        links = {
+            lead.id: ack_url(self.base_url, self.signer, lead.id, _owner_id(lead), now)
+            for lead in leads
+        }
         card = digest_card(
             leads,
             total,
@@ -159,3 +164,7 @@ class TeamsDeliverer(OutboxSender):
         image = chart_url(self.base_url, self.signer, team_id, week, self.clock.now())
         card: Card = _with_chart(payload["card"], image)
         return self._post(url, card)
+
+
+def _owner_id(lead: LeadView) -> int | None:
+    return lead.owner.id if lead.owner is not None else None

@@ -27,6 +27,7 @@ from bot.summary import make_summary
 from bot.sweep import sweep
 from bot.teams.delivery import TeamsDeliverer
 from bot.teams.messenger import TeamsMessenger
+from storage.leads import lead_view
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeWorkflows, fake_slack, fake_workflows
 
@@ -142,6 +143,11 @@ def test_a_handoff_arrives_as_one_card_with_a_link_to_the_bots_one_click_page(
     assert all(u.startswith(f"{BASE_URL}/ack/") for u in urls)
     data = LinkSigner(SECRET).verify("ack", urls[0].rsplit("/", 1)[1], teams.clock.now())
     assert data["l"] == lead_id
+    with teams.engine.connect() as conn:
+        lead = lead_view(conn, lead_id)
+    assert lead is not None
+    assert lead.owner is not None
+    assert data["r"] == lead.owner.id  # the link names the rep it is meant for, by id
     assert "リード 0 🚀" in json.dumps(card, ensure_ascii=False)
     assert teams.rows() == {f"card:{lead_id}:teams": ("sent", 1)}
     # nothing more to send, and the row's target is the team, never the webhook's secret
