@@ -174,9 +174,13 @@ def report(
     period_text: str,
     as_of: datetime,
     team_name: str | None = None,
+    *,
+    breakdowns: bool = True,
 ) -> Report:
     """The counts of the leads handed off in the period, as of `as_of`.
-    The period is read in the team's time zone, or the organisation's across teams."""
+    The period is read in the team's time zone, or the organisation's across teams.
+    Without `breakdowns`, only the totals (per rep and per source left empty): what an
+    answer that shows no breakdown needs, at the cost of one aggregate."""
     team = None
     if team_name is not None and team_name.lower() != "all":
         team = settings.team(team_name)
@@ -190,6 +194,10 @@ def report(
         if team is not None and team_id is None:
             team_id = -1  # configured but never used: no leads, and no write on a read path
         cohort = reports.Cohort(start, end, as_of, team_id)
+        if not breakdowns:
+            return Report(
+                period, tz, as_of, team.name if team else None, reports.total(conn, cohort)
+            )
         counts = reports.breakdown(conn, cohort)
         per_rep, per_source = reports.named(conn, counts)
         return Report(

@@ -103,8 +103,10 @@ def attributed_rep_expression(as_of: datetime) -> ColumnElement[Any]:
     return _attributed_rep(literal(as_of, UtcTimestamp()))
 
 
-def _per_lead(cohort: Cohort) -> Select[Any]:
-    """One row per lead of the cohort: who it is charged to, its source, its outcome."""
+def _per_lead(cohort: Cohort, *, attributed: bool = True) -> Select[Any]:
+    """One row per lead of the cohort: who it is charged to, its source, its outcome.
+    Without `attributed`, the rep is left out: finding the owner at the moment that counts
+    reads the owner history, which totals do not need."""
     as_of = literal(cohort.as_of, UtcTimestamp())
     outcome = _outcome(as_of)
     actioned = outcome.in_(["on_time", "late"])
@@ -115,8 +117,9 @@ def _per_lead(cohort: Cohort) -> Select[Any]:
     ]
     if cohort.team_id is not None:
         conditions.append(L.team_id == cohort.team_id)
+    rep = _attributed_rep(as_of) if attributed else literal(None)
     return select(
-        _attributed_rep(as_of).label("rep"),
+        rep.label("rep"),
         L.source.label("source"),
         outcome.label("outcome"),
         case((and_(actioned, L.first_action_kind == "rejected"), 1), else_=0).label("rejected"),
@@ -248,7 +251,32 @@ def breakdown(conn: Connection, cohort: Cohort) -> Breakdown:
 
 
 def total(conn: Connection, cohort: Cohort) -> Counts:
-    return breakdown(conn, cohort).totals
+    """The cohort's counts alone, for answers that show no breakdown: one aggregate (and
+    on SQLite, which has no percentile function, one ordered probe for the median)."""
+    c = _per_lead(cohort, attributed=False).subquery("per_lead").c
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(
+            select(*_tally_columns(c), func.percentile_cont(0.5).within_group(c.secs))
+        ).one()
+        *numbers, median = row
+        return _counts(list(numbers), None if median is None else float(median))
+    numbers = list(conn.execute(select(*_tally_columns(c))).one())
+    actioned = int(numbers[_FIELDS.index("on_time")]) + int(numbers[_FIELDS.index("late")])
+    if not numbers[0]:
+        return Counts()
+    median = None
+    if actioned:
+        # the middle value, or the mean of the two middle values
+        middle = (
+            select(c.secs)
+            .where(c.secs.is_not(None))
+            .order_by(c.secs)
+            .limit(2 - actioned % 2)
+            .offset((actioned - 1) // 2)
+            .subquery()
+        )
+        median = conn.execute(select(func.avg(middle.c.secs))).scalar()
+    return _counts(numbers, None if median is None else float(median))
 
 
 def rep_emails(conn: Connection, ids: Iterable[int | None]) -> dict[int, str]:

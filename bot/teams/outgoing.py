@@ -132,7 +132,14 @@ class OutgoingDoor:
             return _reply_text(usage)
         try:
             team = self._team(channel, asked.team)
-            result = report(self.engine, self.settings, asked.period, self.clock.now(), team.name)
+            result = report(
+                self.engine,
+                self.settings,
+                asked.period,
+                self.clock.now(),
+                team.name,
+                breakdowns=asked.by is not None,
+            )
         except PermissionError as err:
             self.metrics.commands.labels("refused").inc()
             return _reply_text(str(err))

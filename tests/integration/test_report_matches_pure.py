@@ -192,6 +192,7 @@ def test_sql_report_equals_the_pure_rules(engine: Engine, case: Scenario) -> Non
     totals, by_rep, by_source = _expected(model, start, end, as_of)
     cohort = reports.Cohort(start, end, as_of)
     with engine.connect() as conn:
-        assert reports.total(conn, cohort) == totals
+        assert reports.total(conn, cohort) == totals  # the one-aggregate path
+        assert reports.breakdown(conn, cohort).totals == totals  # the grouped path
         assert dict(reports.by_rep(conn, cohort)) == by_rep
         assert dict(reports.by_source(conn, cohort)) == by_source

@@ -64,7 +64,12 @@ def answer(ctx: SlackContext, user_id: str, channel_id: str, text: str) -> dict[
     try:
         team = _team_for(ctx, person.email, request.team, channel_id)
         result = report(
-            ctx.engine, ctx.settings, request.period, ctx.clock.now(), team.name if team else None
+            ctx.engine,
+            ctx.settings,
+            request.period,
+            ctx.clock.now(),
+            team.name if team else None,
+            breakdowns=request.by is not None,
         )
     except Refusal as err:
         ctx.metrics.commands.labels("refused").inc()
