@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -76,7 +77,8 @@ def test_a_person_opens_the_link_in_chromium_presses_call_and_the_call_is_record
     assert call.value_of_css_property("background-color") == "rgba(36, 87, 214, 1)"
     assert site.actions() == []  # the page shown, nothing recorded yet
     call.click()
-    WebDriverWait(chromium, 10).until(
+    # the old page's heading goes stale as the new page loads: keep looking past that
+    WebDriverWait(chromium, 10, ignored_exceptions=[StaleElementReferenceException]).until(
         lambda d: d.find_element(By.TAG_NAME, "h1").text == "Recorded"
     )
 
