@@ -74,30 +74,70 @@ def receive_handoffs(
     with engine.begin() as conn:
         created = ingest_leads(conn, settings, leads, now)
         known = repo.find_leads(conn, (lead.key for lead in leads))
+        cards: list[Message] = []
         for lead in leads:
             lead_id = created.get(lead.key)
             if lead_id is None:
                 continue
             team = settings.team(lead.team)
             assert team is not None  # ingest_leads refused unknown teams
-            for suffix, payload in card_keys(team, lead):
-                enqueue(
-                    conn,
-                    f"card:{lead_id}:{suffix}",
-                    {"kind": "lead_card", "lead_id": lead_id, **payload},
-                    now,
+            cards += [
+                Message(
+                    f"card:{lead_id}:{suffix}", {"kind": "lead_card", "lead_id": lead_id, **payload}
                 )
+                for suffix, payload in card_keys(team, lead)
+            ]
             if team.teams_webhook:
                 # one card in the team's channel: a webhook reaches no one directly
-                enqueue(
-                    conn,
-                    f"card:{lead_id}:teams",
-                    {"kind": "lead_card", "lead_id": lead_id},
-                    now,
-                    target=team.name,
-                    platform="teams",
+                cards.append(
+                    Message(
+                        f"card:{lead_id}:teams",
+                        {"kind": "lead_card", "lead_id": lead_id},
+                        target=team.name,
+                        platform="teams",
+                    )
                 )
+        enqueue_many(conn, cards, now)
         return HandoffResult({k: ref.id for k, ref in known.items()}, frozenset(created.values()))
+
+
+@dataclass(frozen=True)
+class Message:
+    """An outbox row to be: its unique key, what to send, to whom, by which sender.
+    A Teams row's target is its team's name, never the webhook URL: the URL's query is a
+    credential, and targets are listed by `ignorerate outbox`."""
+
+    key: str
+    payload: Mapping[str, object]
+    target: str = ""
+    platform: str = "slack"
+
+
+def enqueue_many(conn: Connection, messages: Sequence[Message], now: datetime) -> set[str]:
+    """Queues messages in one statement; returns the keys that were new (a key already
+    queued is the same message, left as it is)."""
+    if not messages:
+        return set()
+    table = OutboxMessage.__table__
+    stmt = (
+        repo._insert(conn, table)  # type: ignore[arg-type]
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.key)
+    )
+    rows = [
+        {
+            "key": m.key,
+            "platform": m.platform,
+            "target": m.target,
+            "payload": json.dumps(m.payload, ensure_ascii=False),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    return set(conn.execute(stmt, rows).scalars())
 
 
 def enqueue(
@@ -109,29 +149,8 @@ def enqueue(
     *,
     platform: str = "slack",
 ) -> bool:
-    """Queues a message for delivery by `platform`'s sender; a key already queued is the
-    same message. A Teams row's target is its team's name, never the webhook URL: the
-    URL's query is a credential, and targets are listed by `ignorerate outbox`."""
-    table = OutboxMessage.__table__
-    stmt = (
-        repo._insert(conn, table)  # type: ignore[arg-type]
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(table.c.id)
-    )
-    inserted = conn.execute(
-        stmt,
-        {
-            "key": key,
-            "platform": platform,
-            "target": target,
-            "payload": json.dumps(payload, ensure_ascii=False),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
-    )
-    return inserted.first() is not None
+    """Queues one message for delivery by `platform`'s sender; False: already queued."""
+    return bool(enqueue_many(conn, [Message(key, payload, target, platform)], now))
 
 
 # ---------------------------------------------------------------- clicks

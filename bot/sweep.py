@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection
 
 from bot.config import Settings, TeamConfig
-from bot.leads import enqueue
+from bot.leads import Message, enqueue_many
 from metrics.model import ActionKind
 from metrics.nudges import NextNudge, Stage, defers_to_snooze, next_nudge, pick_round_robin
 from storage import nudges as store
@@ -187,12 +187,15 @@ def sweep(
         digests.add(p)
         teams.add(p)
     store.save_progress(conn, progress)
-    for key, digest in digests.messages().items():
-        if enqueue(conn, key, digest.payload(), now, target=digest.to):
-            result.messages[key] = digest
-    for key, card in teams.messages().items():
-        if enqueue(conn, key, card.payload(), now, target=card.team, platform="teams"):
-            result.teams_messages[key] = card
+    slack_digests, teams_digests = digests.messages(), teams.messages()
+    new_keys = enqueue_many(
+        conn,
+        [Message(k, d.payload(), d.to) for k, d in slack_digests.items()]
+        + [Message(k, c.payload(), c.team, "teams") for k, c in teams_digests.items()],
+        now,
+    )
+    result.messages = {k: d for k, d in slack_digests.items() if k in new_keys}
+    result.teams_messages = {k: c for k, c in teams_digests.items() if k in new_keys}
     return result
 
 
