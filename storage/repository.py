@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -81,6 +81,42 @@ def _insert(conn: Connection, table: Table) -> sqlite.Insert | postgresql.Insert
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table)
     return postgresql.insert(table)
+
+
+def _unnest_insert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    conflict: Sequence[str] = (),
+    returning: Sequence[str] = (),
+) -> list[tuple[object, ...]]:
+    """PostgreSQL: many rows in one statement with one array parameter per column,
+    `INSERT ... SELECT * FROM unnest(...)`. The usual batched VALUES puts every value in
+    the SQL text, and psycopg parses that text in Python on every call (it caches only
+    statements of at most 50 parameters): 500 leads cost 100 ms of parsing alone."""
+    if not rows:
+        return []
+    names = list(rows[0])
+    dialect = conn.dialect
+    arrays: dict[str, list[object]] = {}
+    casts = []
+    for i, name in enumerate(names):
+        column = table.c[name]
+        bind = column.type.bind_processor(dialect)
+        values = [row[name] for row in rows]
+        arrays[f"p{i}"] = [bind(v) for v in values] if bind else values
+        casts.append(f"%(p{i})s::{column.type.compile(dialect=dialect)}[]")
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608 (names from our own metadata)
+        f"SELECT * FROM unnest({', '.join(casts)})"
+    )
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {', '.join(returning)}"
+    result = conn.exec_driver_sql(sql, arrays)
+    return [tuple(r) for r in result] if returning else []
 
 
 def sync_teams(conn: Connection, teams: Mapping[str, str], now: datetime) -> dict[str, int]:
@@ -168,14 +204,24 @@ def add_leads(
         }
         for lead in batch.values()
     ]
-    stmt = (
-        _insert(conn, LEADS)
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(LEADS.c.id, LEADS.c.source, LEADS.c.external_id, LEADS.c.owner_id)
-    )
+    if conn.dialect.name == "postgresql":
+        inserted: Iterable[Sequence[Any]] = _unnest_insert(
+            conn,
+            LEADS,
+            rows,
+            conflict=["source", "external_id"],
+            returning=["id", "source", "external_id", "owner_id"],
+        )
+    else:
+        stmt = (
+            _insert(conn, LEADS)
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(LEADS.c.id, LEADS.c.source, LEADS.c.external_id, LEADS.c.owner_id)
+        )
+        inserted = conn.execute(stmt, rows)
     created: dict[tuple[str, str], int] = {}
     owner_rows = []
-    for id_, source, external_id, owner_id in conn.execute(stmt, rows):
+    for id_, source, external_id, owner_id in inserted:
         created[(source, external_id)] = id_
         owner_rows.append(
             {
@@ -184,7 +230,9 @@ def add_leads(
                 "since": batch[(source, external_id)].handed_off_at,
             }
         )
-    if owner_rows:
+    if owner_rows and conn.dialect.name == "postgresql":
+        _unnest_insert(conn, OWNERS, owner_rows)
+    elif owner_rows:
         conn.execute(OWNERS.insert(), owner_rows)
     return created
 
