@@ -46,8 +46,18 @@ class Server:
                 status_code=503,
             )
         body = await request.body()
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or not (timestamp.isascii() and timestamp.isdigit()):
+            # Slack signs UTF-8 bodies and Unix seconds; anything else cannot be verified,
+            # and Bolt's verifier would raise on it (a 500) instead of refusing
+            self.metrics.rejected_requests.labels("slack", "bad_signature").inc()
+            return JSONResponse({"error": "invalid request"}, status_code=401)
         bolt_request = BoltRequest(
-            body=body.decode("utf-8"),
+            body=text,
             query=request.url.query,
             headers={k: v for k, v in request.headers.items()},  # noqa: C416 (a Headers is multi)
         )
