@@ -51,7 +51,10 @@ class HandoffDoor:
 
     def _refuse(self, status: int, reason: str, message: str) -> JSONResponse:
         self.metrics.rejected_requests.labels("webhook", reason).inc()
-        return JSONResponse({"error": message}, status_code=status)
+        body: dict[str, Any] = {"error": message}
+        if status == 400:  # docs/openapi.yml: every 400 is an Answer, lists included
+            body.update(accepted=[], refused=[])
+        return JSONResponse(body, status_code=status)
 
     async def handle(self, request: Request) -> Response:  # noqa: PLR0911 (one answer per refusal)
         if not self.secret:
