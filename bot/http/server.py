@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.http.metrics import Metrics
-from bot.http.webhooks import HandoffDoor
+from bot.http.webhooks import MAX_BODY, HandoffDoor
 
 
 def _to_starlette(resp: BoltResponse) -> Response:
@@ -45,7 +45,15 @@ class Server:
                 {"error": "Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set"},
                 status_code=503,
             )
-        body = await request.body()
+        declared = request.headers.get("content-length", "")
+        too_large = JSONResponse({"error": f"body is over {MAX_BODY} bytes"}, status_code=413)
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return too_large
+        body = bytearray()
+        async for chunk in request.stream():  # read no further than any Slack payload goes
+            body += chunk
+            if len(body) > MAX_BODY:
+                return too_large
         timestamp = request.headers.get("x-slack-request-timestamp", "")
         try:
             text = body.decode("utf-8")
