@@ -130,3 +130,22 @@ def test_json_nested_a_hundred_thousand_deep_is_400_and_the_next_request_is_serv
         assert answer.status_code == 400, answer.text[:300]
         assert "JSON" in answer.json()["error"]
     assert bot.handoff(lead("AFTER-DEEP")).status_code == 202
+
+
+def test_a_slack_body_over_one_megabyte_is_413_unread_and_slack_is_still_served(
+    bot: Bot,
+) -> None:
+    raw = b"payload=" + b"x" * (1024 * 1024)
+    streamed = bot.http.post(
+        f"{bot.url}/slack/events",
+        content=iter([raw[i : i + 65536] for i in range(0, len(raw), 65536)]),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert streamed.status_code == 413
+    declared = bot.http.post(
+        f"{bot.url}/slack/events",
+        content=raw,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert declared.status_code == 413
+    assert bot.command("UA", "help").status_code == 200
