@@ -117,3 +117,21 @@ def test_a_file_that_is_not_utf8_is_refused_with_its_line(workdir: Path) -> None
     assert exc is None, f"{type(exc).__name__}: {exc}"
     assert code == 2
     assert "UTF-8" in output
+
+
+def test_a_nul_in_a_cell_is_a_bad_line_on_both_databases(tmp_path: Path, database_url: str) -> None:
+    config = tmp_path / "ignorerate.yml"
+    config.write_text(CONFIG, encoding="utf-8")
+    file = tmp_path / "leads.csv"
+    file.write_bytes(
+        _raw(list(LEAD_COLUMNS), [GOOD, [*GOOD[:5], "Ha\x00nako", *GOOD[6:]]], False, False)
+    )
+    result = CliRunner().invoke(
+        main,
+        ["--config", str(config), "import", "leads", str(file)],
+        env={"DATABASE_URL": database_url},
+    )
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2, result.output
+    assert "line 3" in result.output
+    assert "name: contains a NUL character" in result.output
