@@ -186,7 +186,9 @@ class _Reader:
         if not isinstance(value, Mapping):
             self.fail(key, f"expected a mapping, got {_show(value)}")
         for name in value:
-            where = f"{key}.{name}" if key else str(name)
+            # a blank or non-text key (YAML allows both) is quoted, so the path names it
+            label = str(name) if isinstance(name, str) and name.strip() else _show(name)
+            where = f"{key}.{label}" if key else label
             if name in known:
                 continue
             if any(h in str(name).lower() for h in SECRET_HINTS):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,10 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
 
 
+# what errors="surrogateescape" makes of each byte that is not UTF-8
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
 class FileHeaderError(ValueError):
     pass
 
@@ -87,15 +92,22 @@ def _rows(
     """(line number, row) for each data row; the header is checked first."""
     with path.open("rb") as raw:
         text = io.TextIOWrapper(
-            io.BufferedReader(_CountingReader(raw, on_read)), encoding="utf-8-sig", newline=""
+            io.BufferedReader(_CountingReader(raw, on_read)),
+            encoding="utf-8-sig",
+            newline="",
+            errors="surrogateescape",  # bytes that are not UTF-8 are reported by line below
         )
         reader = csv.reader(text)
         try:
             header = [h.strip().lower() for h in next(reader)]
+        except csv.Error as err:
+            raise FileHeaderError(f"{path}: line 1: cannot be read as CSV: {err}") from None
         except StopIteration:
             raise FileHeaderError(
                 f"{path}: the file is empty; expected a header row: " + ",".join(columns)
             ) from None
+        if any(_NOT_UTF8.search(h) for h in header):
+            raise FileHeaderError(f"{path}: line 1: is not UTF-8 text; save the file as UTF-8")
         missing = [c for c in required if c not in header]
         unknown = [h for h in header if h not in columns]
         if missing or unknown:
@@ -107,8 +119,18 @@ def _rows(
             raise FileHeaderError(
                 f"{path}: line 1: " + "; ".join(parts) + "; expected columns: " + ",".join(columns)
             )
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:  # e.g. a cell over the csv module's 128 KiB limit
+                yield reader.line_num, {"__shape__": f"cannot be read as CSV: {err}"}
+                continue
             line = reader.line_num
+            if any(_NOT_UTF8.search(cell) for cell in row):
+                yield line, {"__shape__": "is not UTF-8 text; save the file as UTF-8"}
+                continue
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):

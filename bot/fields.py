@@ -6,6 +6,7 @@ its field, so that one bad value never hides another.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +48,8 @@ LIMITS = {
     "new_owner_email": 320,
     "reason": 300,
 }
+
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,12 @@ class _Collector:
         if value is None:
             if required:
                 self.errors.append(FieldError(name, "is required"))
+            return None
+        if _NOT_TEXT.search(value):
+            # PostgreSQL stores no NUL, and no database stores half a surrogate pair
+            self.errors.append(
+                FieldError(name, "contains a NUL character or an unpaired surrogate; not text")
+            )
             return None
         limit = LIMITS.get(name)
         if limit is not None and len(value) > limit:

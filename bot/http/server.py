@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.http.metrics import Metrics
-from bot.http.webhooks import HandoffDoor
+from bot.http.webhooks import MAX_BODY, HandoffDoor
 
 
 def _to_starlette(resp: BoltResponse) -> Response:
@@ -48,9 +48,27 @@ class Server:
                 {"error": "Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set"},
                 status_code=503,
             )
-        body = await request.body()
+        declared = request.headers.get("content-length", "")
+        too_large = JSONResponse({"error": f"body is over {MAX_BODY} bytes"}, status_code=413)
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return too_large
+        body = bytearray()
+        async for chunk in request.stream():  # read no further than any Slack payload goes
+            body += chunk
+            if len(body) > MAX_BODY:
+                return too_large
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or not (timestamp.isascii() and timestamp.isdigit()):
+            # Slack signs UTF-8 bodies and Unix seconds; anything else cannot be verified,
+            # and Bolt's verifier would raise on it (a 500) instead of refusing
+            self.metrics.rejected_requests.labels("slack", "bad_signature").inc()
+            return JSONResponse({"error": "invalid request"}, status_code=401)
         bolt_request = BoltRequest(
-            body=body.decode("utf-8"),
+            body=text,
             query=request.url.query,
             headers={k: v for k, v in request.headers.items()},  # noqa: C416 (a Headers is multi)
         )
