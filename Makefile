@@ -31,8 +31,12 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+# Every benchmark, each beside its floor (docs/benchmarks.md has the figures and the method).
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --leads 100000
+	$(BIN)/python -m bench.clicks
+	$(BIN)/python -m bench.sweep
+	$(BIN)/python -m bench.webhook
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
