@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, select, update
 
 from bot.config import Settings, TeamConfig
 from bot.i18n import t
@@ -194,11 +194,19 @@ def _claim(conn: Connection, team_id: int, week: str, key: str, now: datetime) -
 
 
 def make_summary(
-    conn: Connection, settings: Settings, team: str, week: str, now: datetime
+    conn: Connection,
+    settings: Settings,
+    team: str,
+    week: str,
+    now: datetime,
+    *,
+    quiet_if_empty: bool = False,
 ) -> list[str] | None:
     """Makes and queues the summary of `team`'s `week` as of `now`, unless it was made
     already (None). Does not commit: the caller's transaction holds the row and the
-    outbox messages together."""
+    outbox messages together. `quiet_if_empty`: a team that was passed no lead in the
+    week nor the week before (a new install, a team not yet live) gets its row, so the
+    week counts as done, but no message saying there is nothing to say."""
     config = _team(settings, team)
     if not config.slack_channel and not config.teams_webhook:
         raise NoChannelError(config.name)
@@ -210,6 +218,13 @@ def make_summary(
     if not _claim(conn, team_id, label, keys.post, now):
         return None  # another process made it between our look and our insert
     summary = build_summary(conn, settings, config.name, label, now)
+    if quiet_if_empty and not summary.current.handed_off and not summary.previous.handed_off:
+        conn.execute(
+            update(SUMMARIES)
+            .where(SUMMARIES.c.team_id == team_id, SUMMARIES.c.iso_week == label)
+            .values(outbox_key=None)
+        )
+        return []
     return _enqueue(conn, settings, summary, channel=config.slack_channel, keys=keys, now=now)
 
 
@@ -223,7 +238,7 @@ def enqueue_due_summaries(conn: Connection, settings: Settings, now: datetime) -
         due = due_summary(team.timezone, team.summary, now)
         if due is None:
             continue
-        made = make_summary(conn, settings, team.name, due.reported_week, now)
+        made = make_summary(conn, settings, team.name, due.reported_week, now, quiet_if_empty=True)
         queued += made or []
     return queued
 

@@ -169,3 +169,15 @@ def test_resend_queues_another_copy_under_numbered_keys(engine: Engine, settings
         made = conn.execute(select(func.count()).select_from(SUMMARIES)).scalar_one()
     assert made == 2  # resending makes no second row
     assert tick(engine, settings, now) == []
+
+
+def test_a_team_passed_no_lead_in_either_week_gets_no_summary_message(engine: Engine) -> None:
+    quiet = settings_for(engine.url.render_as_string(hide_password=False))
+    monday_nine = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # 09:00 in New York
+    with engine.begin() as conn:
+        assert enqueue_due_summaries(conn, quiet, monday_nine) == []  # nothing to say
+        assert enqueue_due_summaries(conn, quiet, monday_nine + timedelta(hours=1)) == []
+    with engine.connect() as conn:
+        rows = conn.execute(select(WeeklySummary.__table__.c.outbox_key)).scalars().all()
+    assert rows
+    assert all(key is None for key in rows)  # the weeks are done, quietly

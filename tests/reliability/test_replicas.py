@@ -74,8 +74,36 @@ def _seed(url: str) -> int:
         LeadInput("web", f"L{i}", MONDAY + timedelta(hours=h), team, owner, *[None] * 4)
         for i, (team, owner, h) in enumerate(leads)
     ]
-    ids = sorted(receive_handoffs(engine, settings, inputs, MONDAY).new)
+    by_key = receive_handoffs(engine, settings, inputs, MONDAY).ids
+    ids = [by_key[lead.key] for lead in inputs]  # in the order of `leads`
     answered = ids[::3]
+    # last week's leads, all answered: the week the summaries report on has something
+    last_week = MONDAY - timedelta(days=5)
+    earlier = [
+        LeadInput("web", f"W{i}", last_week, team, owner, *[None] * 4)
+        for i, (team, owner) in enumerate(
+            [("london", "a@example.com"), ("tokyo", "c@example.com")] * 2
+        )
+    ]
+    earlier_ids = receive_handoffs(engine, settings, earlier, last_week).ids
+    for lead in earlier:
+        lead_id = earlier_ids[lead.key]
+        at = last_week + timedelta(minutes=10)
+        assert lead.owner_email is not None
+        act(
+            engine,
+            settings,
+            Click(
+                lead_id,
+                lead.owner_email,
+                ActionKind.CONTACTED,
+                at,
+                f"w{lead_id}",
+                "test",
+                channel=ContactChannel.CALL,
+            ),
+            at,
+        )
     for lead_id, (_, owner, hour) in zip(ids, leads, strict=True):
         if lead_id in answered:
             at = MONDAY + timedelta(hours=hour, minutes=20)
