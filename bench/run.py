@@ -152,6 +152,12 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
             settings.timezone
         )
         t_report, result = median_seconds(lambda: report(engine, settings, PERIOD, AS_OF), repeat)
+        # what `/ignorerate last-month` without by: computes
+        t_totals, totals_only = median_seconds(
+            lambda: report(engine, settings, PERIOD, AS_OF, breakdowns=False), repeat
+        )
+        if totals_only.totals != result.totals:
+            raise SystemExit("the totals-only report disagrees with the full one")
         binds = _bind_times(engine, start, end)
 
         def floor() -> tuple[int, ...]:
@@ -186,6 +192,8 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
             "report_s": round(t_report, 3),
             "floor_report_s": round(t_floor, 3),
             "report_over_floor": round(t_report / t_floor, 2),
+            "totals_only_s": round(t_totals, 3),
+            "totals_only_over_floor": round(t_totals / t_floor, 2),
         }
     finally:
         drop()
