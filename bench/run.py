@@ -104,22 +104,30 @@ def _bind_times(engine: Engine, start: datetime, end: datetime) -> dict[str, Any
     return {"s": start, "e": end, "t": AS_OF}
 
 
-def _insert_floor(engine: Engine, leads_csv: Path) -> float:
-    """The same rows written with one executemany of plain INSERTs: no checks, no keys."""
-    with leads_csv.open(encoding="utf-8") as f:
-        rows = [
-            {"source": r["source"], "external_id": r["external_id"], "handed": r["handed_off_at"]}
-            for r in csv.DictReader(f)
-        ]
+def insert_floor(engine: Engine, rows: list[dict[str, str]]) -> float:
+    """Seconds to write `rows` with one executemany of plain INSERTs into a scratch table
+    of text columns: no checks, no keys. The floor of every write benchmark."""
+    names = list(rows[0])
+    columns = ", ".join(f"{n} TEXT" for n in names)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE floor_leads (source TEXT, external_id TEXT, handed TEXT)"))
+        conn.execute(text(f"CREATE TABLE floor_rows ({columns})"))
     start = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO floor_leads VALUES (:source, :external_id, :handed)"), rows)
+        placeholders = ", ".join(f":{n}" for n in names)
+        conn.execute(text(f"INSERT INTO floor_rows VALUES ({placeholders})"), rows)
     seconds = time.perf_counter() - start
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE floor_leads"))
+        conn.execute(text("DROP TABLE floor_rows"))
     return seconds
+
+
+def pg_url_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
 
 
 def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[str, Any]:
@@ -141,7 +149,16 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
         action_rows = sum(1 for _ in actions_csv.open(encoding="utf-8")) - 1
         t_leads, rss_leads = _child([*cli, "import", "leads", str(leads_csv)], env)
         t_actions, rss_actions = _child([*cli, "import", "actions", str(actions_csv)], env)
-        floor_insert = _insert_floor(engine, leads_csv)
+        with leads_csv.open(encoding="utf-8") as f:
+            floor_rows = [
+                {
+                    "source": r["source"],
+                    "external_id": r["external_id"],
+                    "handed": r["handed_off_at"],
+                }
+                for r in csv.DictReader(f)
+            ]
+        floor_insert = insert_floor(engine, floor_rows)
         with engine.begin() as conn:
             if backend == "postgresql":
                 conn.execute(text("ANALYZE"))
@@ -210,12 +227,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get(
-            "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    pg_url_option(parser)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

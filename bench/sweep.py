@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from bench.run import fresh_database, median_seconds
+from bench.run import fresh_database, median_seconds, pg_url_option
 from bot.config import Settings, parse_settings
 from bot.sweep import sweep
 from storage import repository as repo
@@ -121,12 +121,7 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get(
-            "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    pg_url_option(parser)
     args = parser.parse_args()
     print(
         f"# {platform.python_implementation()} {platform.python_version()}, "

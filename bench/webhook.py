@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
-from bench.run import fresh_database
+from bench.run import fresh_database, insert_floor, pg_url_option
 from bot.bootstrap import build_service
 from bot.clock import SystemClock
 from bot.config import parse_settings
@@ -107,16 +106,10 @@ def _floor(url: str, bodies: list[bytes]) -> float:
         for lead in json.loads(body)["leads"]
     ]
     engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE floor_leads (source TEXT, external_id TEXT, data TEXT)"))
-    start = time.perf_counter()
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO floor_leads VALUES (:source, :external_id, :data)"), rows)
-    seconds = time.perf_counter() - start
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE floor_leads"))
-    engine.dispose()
-    return seconds
+    try:
+        return insert_floor(engine, rows)
+    finally:
+        engine.dispose()
 
 
 def main() -> None:
@@ -126,12 +119,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--database", default="postgresql", help="postgresql or sqlite")
-    parser.add_argument(
-        "--pg-url",
-        default=os.environ.get(
-            "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    pg_url_option(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url, drop = fresh_database(args.database, Path(tmp), args.pg_url)
