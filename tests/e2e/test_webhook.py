@@ -135,6 +135,16 @@ def test_rate_limited_post_waits_for_retry_after_then_goes(bot: Bot) -> None:
     bot.slack.fail("chat.postMessage", "429", times=1, value=30)
     assert bot.handoff(lead("R-2")).status_code == 202
     bot.slack.wait_for("chat.postMessage", count=1)
+    # the 429 must be written down before the clock moves, or the wait starts later
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with bot.engine.connect() as conn:
+            noted = conn.execute(select(OutboxMessage.__table__.c.last_error)).scalar()
+        if noted:
+            break
+        time.sleep(0.02)
+    assert noted is not None
+    assert noted.startswith("rate limited")
     bot.clock.advance(timedelta(seconds=29))
     time.sleep(0.5)  # the worker polls every 0.1 s: it had time to send, and must not
     assert len(bot.slack.called("chat.postMessage")) == 1
