@@ -22,7 +22,7 @@ from bot.fields import parse_instant
 from bot.render import as_csv, as_text
 from bot.services import EXPORT_COLUMNS, UnknownTeamError, export_leads, report
 from metrics.errors import PeriodError
-from storage.engine import make_engine
+from storage.engine import make_engine, writing
 from storage.migrate import upgrade
 
 
@@ -347,7 +347,7 @@ def outbox_retry(obj: Context, ids: tuple[int, ...]) -> None:
 
     engine = _engine(obj.settings())
     missing = []
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         for id_ in ids:
             if not rows.requeue(conn, id_):
                 missing.append(id_)
@@ -369,7 +369,7 @@ def away_cmd(obj: Context, email: str, back: bool) -> None:
     if "@" not in email:
         fail(f"expected an email address, got {email!r}")
     engine = _engine(obj.settings())
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         nudges.set_away(conn, email, not back, obj.clock.now())
     click.echo(f"{email.lower()} is {'back' if back else 'away'}")
 
@@ -463,7 +463,7 @@ def summary_cmd(obj: Context, team_name: str, week: str, dry_run: bool, resend: 
             click.echo(f"(already made on {made.astimezone(team.timezone):%Y-%m-%d %H:%M %Z})")
         return
     try:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             if resend:
                 keys = resend_summary(conn, settings, team.name, label, now)
             else:

@@ -34,6 +34,7 @@ from bot.fields import (
 )
 from bot.services import check_actions, ingest_leads, record_actions
 from storage import repository as repo
+from storage.engine import writing
 
 BATCH = 2000
 T = TypeVar("T", LeadInput, ActionInput)
@@ -279,7 +280,7 @@ class _Importer(Generic[T]):
         self.result.rows = rows_seen
         self.result.imported = True
         if self.result.added:
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 repo.refresh_statistics(conn)
         return self.result
 
@@ -300,7 +301,7 @@ class LeadImporter(_Importer[LeadInput]):
         return validate_lead(fields, self.settings.team_names)
 
     def write_batch(self, items: list[LeadInput]) -> tuple[int, int]:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             created = ingest_leads(conn, self.settings, items, self.clock.now())
         return len(created), len(items) - len(created)
 
@@ -320,6 +321,6 @@ class ActionImporter(_Importer[ActionInput]):
         return errors
 
     def write_batch(self, items: list[ActionInput]) -> tuple[int, int]:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             outcome = record_actions(conn, self.settings, items, self.clock.now(), via="csv")
         return outcome.recorded, outcome.already_recorded

@@ -20,6 +20,7 @@ from bot.services import ingest_leads
 from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
 from storage import repository as repo
+from storage.engine import writing
 from storage.tables import Action, OutboxMessage
 
 
@@ -71,7 +72,7 @@ def receive_handoffs(
 ) -> HandoffResult:
     """Records the leads and, in the same transaction, the cards they send: a lead is
     never stored without its card queued, nor a card queued for a lead not stored."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         created = ingest_leads(conn, settings, leads, now)
         known = repo.find_leads(conn, (lead.key for lead in leads))
         cards: list[Message] = []
@@ -194,7 +195,7 @@ class ClickOutcome:
 def act(engine: Engine, settings: Settings, click: Click, now: datetime) -> ClickOutcome:
     """Decides and records a click in one transaction. Of two people clicking at once,
     one records the first action and the other is told who did."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         lead = store.lead_view(conn, click.lead_id)
         if lead is None:
             return ClickOutcome(Result.NO_SUCH_LEAD)

@@ -46,6 +46,7 @@ from bot.slack.people import Directory
 from storage import leads as store
 from storage import nudges as nudge_store
 from storage import outbox as rows
+from storage.engine import writing
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
@@ -217,7 +218,7 @@ class OutboxSender:
         sent = 0
         passed: list[int] = []  # paced this round: left for the next
         for _ in range(limit):
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 claimed = rows.claim(
                     conn, self.platform, self.clock.now(), self.lease, 1, skip=passed
                 )
@@ -243,7 +244,7 @@ class OutboxSender:
             if paced.written:
                 self._later(row, now + paced.wait, row.attempts)
             else:
-                with self.engine.begin() as conn:
+                with writing(self.engine) as conn:
                     rows.release(conn, row.id)
             self.on_result("deferred")
             return "deferred"
@@ -264,7 +265,7 @@ class OutboxSender:
             else:
                 self._retry(row, refusal.error)
         else:
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 rows.finish(conn, row.id, "sent", row.attempts + 1, self.clock.now(), ref=ref)
             self.on_result("sent")
             return "sent"
@@ -273,11 +274,11 @@ class OutboxSender:
     def _later(
         self, row: rows.Claimed, at: datetime, attempts: int, error: str | None = None
     ) -> None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             rows.later(conn, row.id, _at_whole_second(at), attempts=attempts, error=error)
 
     def _dead(self, row: rows.Claimed, attempts: int, error: str) -> None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             rows.finish(conn, row.id, "dead", attempts, self.clock.now(), error=error)
         log.error("outbox %s parked as dead after %d tries: %s", row.key, attempts, error)
         self.on_result("dead")
@@ -410,7 +411,7 @@ class Deliverer(OutboxSender):
         text, card = blocks.lead_card(lead, tz, self.settings.locale)
         ref = self._post(target, text, card)
         if target.startswith(("U", "W")) and lead.owner is not None:
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 store.remember_dm_channel(conn, lead.owner.id, ref.partition("/")[0])
         return ref
 
@@ -461,7 +462,7 @@ class Deliverer(OutboxSender):
         )
         ref = self._post(target, text, card)
         if audience != "channel" and target.startswith(("U", "W")):
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 person = store.person_by_email(conn, to)
                 if person is not None:
                     store.remember_dm_channel(conn, person.id, ref.partition("/")[0])

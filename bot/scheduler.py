@@ -34,6 +34,7 @@ from sqlalchemy import Connection, Engine, text
 from bot.clock import Clock
 from bot.config import Settings
 from bot.sweep import SweepResult, sweep
+from storage.engine import WRITES
 
 log = logging.getLogger(__name__)
 # the advisory lock's key: any constant bigint the deployment does not use for another lock
@@ -89,7 +90,7 @@ class Ticker:
         """None when another process holds the tick."""
         now = self.clock.now()
         with self.engine.connect() as conn:
-            tx = conn.begin()
+            tx = conn.execution_options(**{WRITES: True}).begin()  # storage.engine.writing
             try:
                 if not _try_lock(conn):
                     tx.rollback()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 DEFAULT_URL = "sqlite:///ignorerate.db"
@@ -23,6 +24,7 @@ def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -36,3 +38,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # the driver's own BEGIN is off: `_sqlite_begin` says which kind each transaction gets
+    dbapi_connection.isolation_level = None
+
+
+WRITES = "ignorerate_writes"
+
+
+def writing(engine: Engine) -> AbstractContextManager[Connection]:
+    """`engine.begin()` for a transaction that will write.
+
+    On SQLite it starts with `BEGIN IMMEDIATE`, which takes the write lock up front
+    (waiting for it under busy_timeout). A plain (deferred) transaction that reads and
+    then writes fails at once with "database is locked" when another connection wrote in
+    between (SQLITE_BUSY_SNAPSHOT in WAL mode: waiting cannot help, so SQLite does not
+    wait). That failed one click in about 1,600 under 50 concurrent clicks. On PostgreSQL
+    it is `engine.begin()`.
+    """
+    return engine.execution_options(**{WRITES: True}).begin()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get(WRITES)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from bot.clock import Clock
 from bot.slack.messenger import SlackMessenger
 from storage import leads as store
+from storage.engine import writing
 
 
 class Directory:
@@ -41,7 +42,7 @@ class Directory:
     def _remember(
         self, email: str, user_id: str, timezone: str | None, name: str | None
     ) -> store.Person | None:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             store.remember_slack_user(
                 conn,
                 email,

@@ -15,6 +15,7 @@ from bot.slack import blocks
 from bot.slack.app import SlackContext, ack_at_once
 from bot.slack.parsing import read_handoff_message
 from storage import leads as store
+from storage.engine import writing
 from storage.reports import team_id as find_team_id
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def register(app: App, ctx: SlackContext) -> None:
             # the reply goes through the outbox, in the transaction that marks the event
             # seen: a retried event neither replies twice nor loses the reply
             problems = "; ".join(str(p) for p in read.problems)
-            with ctx.engine.begin() as conn:
+            with writing(ctx.engine) as conn:
                 if not store.first_delivery(conn, event_id, now):
                     ctx.metrics.handoffs.labels("slack", "repeated").inc()
                     return
