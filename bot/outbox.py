@@ -483,10 +483,17 @@ class OutboxWorker:
     row is due (at the latest every `interval` seconds)."""
 
     def __init__(
-        self, deliverer: OutboxSender, interval: float = 5.0, name: str = "outbox"
+        self,
+        deliverer: OutboxSender,
+        interval: float = 5.0,
+        name: str = "outbox",
+        yield_to: Callable[[], object] | None = None,
     ) -> None:
         self.deliverer = deliverer
         self.interval = interval
+        # called before each message: `serve` passes Lull.wait (bot/http/lull.py), so a
+        # burst of requests is answered before the queue goes on
+        self.yield_to = yield_to
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -524,7 +531,10 @@ class OutboxWorker:
             if self._stop.is_set():
                 break
             try:
-                while self.deliverer.run_once() and not self._stop.is_set():
-                    pass
+                while not self._stop.is_set():
+                    if self.yield_to is not None:
+                        self.yield_to()
+                    if not self.deliverer.run_once():
+                        break
             except Exception:
                 log.exception("outbox delivery failed")

@@ -9,19 +9,28 @@ figures under 50 concurrent clicks that decided it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import json
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.http.lull import Lull
 from bot.http.metrics import Metrics
 from bot.http.webhooks import MAX_BODY, HandoffDoor
+
+log = logging.getLogger(__name__)
 
 
 def _to_starlette(resp: BoltResponse) -> Response:
@@ -41,6 +50,37 @@ class Server:
     # False: Bolt's own way, `dispatch` on the event loop (kept to measure against)
     dispatch_in_thread: bool = True
     extra_routes: Sequence[BaseRoute] = ()  # e.g. bot.http.charts.chart_route
+    # button clicks answered here and dispatched to Bolt on `background` (module docstring)
+    answers_later: Callable[[str], bool] | None = None
+    background: Executor | None = None
+    signing_secret: str = ""
+    lull: Lull = field(default_factory=Lull)
+
+    def _answer_first(self, text: str, headers: dict[str, str]) -> bool:
+        """True if the request is a signed click whose listeners all answer later."""
+        if self.answers_later is None or self.background is None or not self.signing_secret:
+            return False
+        if not text.startswith("payload="):
+            return False
+        try:
+            payload = json.loads(parse_qs(text)["payload"][0])
+            actions = payload["actions"] if payload.get("type") == "block_actions" else []
+            ids = [str(action["action_id"]) for action in actions]
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            return False  # Bolt will say what is wrong with it
+        if not ids or not all(self.answers_later(action_id) for action_id in ids):
+            return False
+        return SignatureVerifier(self.signing_secret).is_valid(
+            text,
+            headers.get("x-slack-request-timestamp", ""),
+            headers.get("x-slack-signature", ""),
+        )
+
+    def _dispatch_later(self, request: BoltRequest) -> None:
+        assert self.bolt is not None
+        response = self.bolt.dispatch(request)
+        if response.status != 200:
+            log.warning("a click answered early was refused by Bolt: HTTP %s", response.status)
 
     async def slack(self, request: Request) -> Response:
         if self.bolt is None:
@@ -67,11 +107,12 @@ class Server:
             # and Bolt's verifier would raise on it (a 500) instead of refusing
             self.metrics.rejected_requests.labels("slack", "bad_signature").inc()
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        bolt_request = BoltRequest(
-            body=text,
-            query=request.url.query,
-            headers={k: v for k, v in request.headers.items()},  # noqa: C416 (a Headers is multi)
-        )
+        headers = {k: v for k, v in request.headers.items()}  # noqa: C416 (a Headers is multi)
+        bolt_request = BoltRequest(body=text, query=request.url.query, headers=dict(headers))
+        if self._answer_first(text, headers):
+            assert self.background is not None
+            self.background.submit(self._dispatch_later, bolt_request)
+            return Response(status_code=200)
         if self.dispatch_in_thread:
             response = await run_in_threadpool(self.bolt.dispatch, bolt_request)
         else:
@@ -97,7 +138,7 @@ class Server:
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
 
     def app(self) -> Starlette:
-        return Starlette(
+        app = Starlette(
             routes=[
                 Route("/slack/events", self.slack, methods=["POST"]),
                 Route("/hooks/handoff", self.handoff.handle, methods=["POST"]),
@@ -106,3 +147,22 @@ class Server:
                 *self.extra_routes,
             ]
         )
+        app.add_middleware(_Foreground, lull=self.lull)
+        return app
+
+
+class _Foreground:
+    """Counts each HTTP request as foreground work while it is answered (bot.http.lull)."""
+
+    def __init__(self, app: ASGIApp, lull: Lull) -> None:
+        self.app, self.lull = app, lull
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.lull.enter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.lull.leave()

@@ -18,6 +18,13 @@ from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
 
 CONTACTED = re.compile(r"^lead\.contacted\.(call|email|meeting|message|other)$")
+# buttons whose answer to Slack is empty and whose work needs no `trigger_id` (which
+# expires 3 s after the click): the server answers them before Bolt sees them
+LATER = frozenset({"lead.take", "lead.snooze", "lead.reassign"})
+
+
+def answers_later(action_id: str) -> bool:
+    return action_id in LATER or CONTACTED.match(action_id) is not None
 
 
 def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
