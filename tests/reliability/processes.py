@@ -153,6 +153,12 @@ class ServeProcess:
         self._close()
         return code
 
+    def wait_exit(self, timeout: float = 60) -> int:
+        """Until it ends by itself (e.g. refusing to start); its exit code."""
+        code = self.process.wait(timeout=timeout)
+        self._close()
+        return code
+
     def _close(self) -> None:
         self._reader.join(timeout=10)
         if self.process.stderr is not None:
