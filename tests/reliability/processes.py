@@ -33,6 +33,7 @@ class Load:
     clients: int  # concurrent webhook senders while PostgreSQL restarts
     accepted_between: int  # 202s to see before, between and after the restarts
     restarts: int  # `pg_ctl restart -m fast` cycles
+    hard_stops: int  # `pg_ctl stop -m immediate`, outage, start (crash recovery) cycles
     outage_refusals: int  # answers to collect while the cluster is down (its length)
     crashes: int  # SIGKILLs of `serve` per test
     due_leads: int  # leads a sweep has to chase
@@ -44,6 +45,7 @@ LOAD = (
         clients=8,
         accepted_between=200,
         restarts=3,
+        hard_stops=3,
         outage_refusals=200,
         crashes=5,
         due_leads=20_000,
@@ -54,6 +56,7 @@ LOAD = (
         clients=4,
         accepted_between=20,
         restarts=1,
+        hard_stops=1,
         outage_refusals=8,
         crashes=2,
         due_leads=6_000,

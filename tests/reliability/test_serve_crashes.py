@@ -42,7 +42,8 @@ from storage.engine import make_engine
 from storage.tables import Nudge, OutboxMessage
 from tests.conftest import reset
 from tests.e2e.conftest import SIGNING_SECRET
-from tests.fakes import BOT_TOKEN, FakeSlack, serve
+from tests.fakes import BOT_TOKEN, FakeSlack
+from tests.fakes import serve as serve_asgi
 from tests.reliability.processes import LOAD, running_serve, serve_env
 
 WAIT = 120.0  # seconds: generous, the machine is shared; every wait ends on an event
@@ -105,15 +106,30 @@ def _count(engine: Engine, statement: Any) -> int:
         return int(conn.execute(statement).scalar_one())
 
 
-def _tick_lock_held(engine: Engine) -> bool:
-    """Whether some session holds the tick's advisory lock: a sweep is running."""
-    key = "((classid::bigint << 32) | objid::bigint)"
+def _sweeping(engine: Engine) -> str | None:
+    """The statement of the session holding the tick's advisory lock in this database
+    (its transaction is open: the lock ends with it), or None when no tick holds it."""
     query = text(
-        f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "  # noqa: S608 (no input)
-        f"AND objsubid = 1 AND {key} = :key"
+        "SELECT a.query FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+        "AND ((l.classid::bigint << 32) | l.objid::bigint) = :key "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     )
     with engine.connect() as conn:
-        return bool(conn.execute(query, {"key": TICK_LOCK}).scalar_one())
+        found = conn.execute(query, {"key": TICK_LOCK}).scalar()
+    return None if found is None else str(found)
+
+
+# what a sweep's session runs, in order (bot/sweep.py): a crash is aimed at each in turn
+STAGES = ("SELECT leads.id", "INSERT INTO nudges", "UPDATE leads SET next_nudge_at")
+
+
+def _stage(statement: str | None) -> int:
+    """How far the sweep holding the lock has got: an index in STAGES, -1 before them."""
+    if statement is None:
+        return -1
+    found = [i for i, stage in enumerate(STAGES) if stage in statement]
+    return found[0] if found else -1
 
 
 def _until(condition: Any, what: str, poll: float = 0.01) -> None:
@@ -138,20 +154,35 @@ def test_serve_killed_during_a_sweep_then_restarted_sends_each_nudge_once(
     engine = make_engine(pg_url)
     try:
         for crash in range(LOAD.crashes):
+            target = crash % len(STAGES)
+            seen: list[str | None] = []
+
+            def under_way(seen: list[str | None] = seen, target: int = target) -> bool:
+                statement = _sweeping(engine)
+                if statement is None and seen:
+                    raise AssertionError(f"the sweep ended before the kill: {seen}")
+                if statement is not None:
+                    seen.append(statement)
+                return _stage(statement) >= target or not serve.alive()
+
             with running_serve(env) as serve:
-                _until(lambda: _tick_lock_held(engine) or not serve.alive(), "a sweep to begin")
+                _until(under_way, f"a sweep to reach {STAGES[target]}")
                 assert serve.alive(), serve.log()
                 serve.kill()
             # the server side ends the dead client's transaction: nothing of it remains
-            _until(lambda: not _tick_lock_held(engine), "the killed sweep's lock to go")
+            _until(lambda: _sweeping(engine) is None, "the killed sweep's lock to go")
             recorded = _count(engine, select(func.count()).select_from(NUDGES))
             assert recorded == 0, f"crash {crash + 1}: the sweep had committed before the kill"
             assert _digests(engine) == []
-            print(f"crash {crash + 1}: serve killed mid-sweep over {len(due)} due leads")
+            print(
+                f"crash {crash + 1}: serve killed mid-sweep over {len(due)} due leads, "
+                f"its session running: {' '.join(str(seen[-1]).split())[:60]}..."
+            )
 
         with running_serve(env) as serve:
             line = serve.wait_line("tick: ", timeout=WAIT)
-            assert serve.stop() == 0
+            serve.wait_healthy()  # serving, so that Ctrl-C stops a server, not a start
+            assert serve.stop() == 0, serve.log()
         print(f"after {LOAD.crashes} crashes: {line.split(': ', 1)[-1]}")
 
         with engine.connect() as conn:
@@ -226,7 +257,7 @@ def stalling_slack() -> Iterator[StallingSlack]:
     fake = StallingSlack()
     for user_id, email in REPS.items():
         fake.add_user(user_id, email)
-    with serve(fake.app()) as url:
+    with serve_asgi(fake.app()) as url:
         fake.url = url
         yield fake
 
@@ -281,7 +312,8 @@ def test_serve_killed_during_delivery_then_restarted_delivers_everything(
                     "every message to be sent",
                     poll=0.1,
                 )
-                assert serve.stop() == 0
+                serve.wait_healthy()
+                assert serve.stop() == 0, serve.log()
             _until(slack.quiet, "the held requests to be taken", poll=0.05)
             with engine.connect() as conn:
                 rows = conn.execute(
