@@ -228,7 +228,7 @@ def build_service(
             "environment", "SLACK_API_TIMEOUT", f"expected whole seconds, got {timeout!r}"
         )
     lease = outbox_lease(env)
-    if lease <= timedelta(seconds=int(timeout)):
+    if "IGNORERATE_OUTBOX_LEASE" in env and lease <= timedelta(seconds=int(timeout)):
         raise ConfigError(
             "environment",
             "IGNORERATE_OUTBOX_LEASE",
