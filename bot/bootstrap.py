@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -23,7 +24,7 @@ from bot.http.metrics import Metrics
 from bot.http.server import Server
 from bot.http.webhooks import HandoffDoor
 from bot.links import LinkSigner
-from bot.outbox import Deliverer, OutboxWorker
+from bot.outbox import LEASE, Deliverer, OutboxWorker
 from bot.scheduler import Job, Scheduler, Ticker
 from bot.slack.app import SlackContext, build_app
 from bot.slack.listeners.actions import answers_later
@@ -148,6 +149,21 @@ def teams_setup(settings: Settings, env: Mapping[str, str]) -> TeamsSetup | None
     return TeamsSetup(base_url.rstrip("/"), signer)
 
 
+def outbox_lease(env: Mapping[str, str]) -> timedelta:
+    """IGNORERATE_OUTBOX_LEASE: whole seconds a sender's claim on a message lasts (default
+    120). A sender killed mid-send leaves its claim to expire before the message goes
+    again, so this is how long such a message waits; it must exceed one send (above all
+    SLACK_API_TIMEOUT), or a slow send could be taken over and sent twice."""
+    value = env.get("IGNORERATE_OUTBOX_LEASE")
+    if value is None:
+        return LEASE
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            "environment", "IGNORERATE_OUTBOX_LEASE", f"expected whole seconds, got {value!r}"
+        )
+    return timedelta(seconds=int(value))
+
+
 def build_service(
     settings: Settings,
     env: Mapping[str, str],
@@ -230,6 +246,14 @@ def build_service(
         raise ConfigError(
             "environment", "SLACK_API_TIMEOUT", f"expected whole seconds, got {timeout!r}"
         )
+    lease = outbox_lease(env)
+    if "IGNORERATE_OUTBOX_LEASE" in env and lease <= timedelta(seconds=int(timeout)):
+        raise ConfigError(
+            "environment",
+            "IGNORERATE_OUTBOX_LEASE",
+            f"{int(lease.total_seconds())}s is not longer than SLACK_API_TIMEOUT "
+            f"({timeout}s): a slow send would be taken over and sent twice",
+        )
     api_url = env.get("SLACK_API_URL")
     messenger = SlackMessenger(make_client(token, api_url, int(timeout)))
     directory = Directory(engine, messenger, clock)
@@ -241,6 +265,7 @@ def build_service(
         Directory(engine, sender, clock),
         clock=clock,
         on_result=lambda status: metrics.outbox.labels(status).inc(),
+        lease=lease,
     )
     worker = OutboxWorker(deliverer, outbox_interval, yield_to=lull.wait)
     ctx = SlackContext(

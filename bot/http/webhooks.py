@@ -14,12 +14,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,6 +40,7 @@ TIMESTAMP_HEADER = "x-ignorerate-timestamp"
 SIGNATURE_HEADER = "x-ignorerate-signature"
 FIELDS = (*LEAD_COLUMNS, "owner_slack_id")
 WINDOW_SECONDS = 5 * 60
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -121,9 +125,16 @@ class HandoffDoor:
                 good.append((index, lead))
         accepted: list[dict[str, Any]] = []
         if good:
-            result = receive_handoffs(
-                self.engine, self.settings, [lead for _, lead in good], self.clock.now()
-            )
+            try:
+                result = receive_handoffs(
+                    self.engine, self.settings, [lead for _, lead in good], self.clock.now()
+                )
+            except DBAPIError as err:
+                if not (isinstance(err, OperationalError) or err.connection_invalidated):
+                    raise  # a fault of ours, not the database's absence: a 500
+                return self._unavailable(err)
+            except PoolTimeoutError as err:  # every pooled connection busy for 30 s
+                return self._unavailable(err)
             for index, lead in good:
                 lead_id = result.ids[lead.key]
                 accepted.append(
@@ -151,6 +162,20 @@ class HandoffDoor:
                 status_code=400,
             )
         return JSONResponse({"accepted": accepted, "refused": []}, status_code=202)
+
+    def _unavailable(self, err: Exception) -> JSONResponse:
+        """The database is down, restarting or out of connections: nothing is promised.
+        The transaction may or may not have committed, so the sender must send the same
+        leads again; (source, external_id) makes that safe."""
+        log.warning("handoff webhook: the database is unavailable: %s", type(err).__name__)
+        return JSONResponse(
+            {
+                "error": "the database is unavailable; the leads may not be stored: send the "
+                "same request again (a lead already stored is not stored twice)"
+            },
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     def _read(self, item: Any) -> tuple[LeadInput | None, list[FieldError]]:
         if not isinstance(item, Mapping):
