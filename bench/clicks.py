@@ -45,6 +45,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.run import fresh_database
+from bench.summary import Row, record
 from bot.bootstrap import build_service
 from bot.clock import SystemClock
 from bot.config import parse_settings
@@ -103,11 +104,12 @@ def _signed(body: str) -> dict[str, str]:
     }
 
 
-def _load_in_child(url: str, bodies: list[list[str]]) -> list[float]:
+def _load_in_child(url: str, bodies: list[list[str]]) -> tuple[list[float], float]:
     """The clients run in a process of their own: in the server's process they would
     share its GIL and be measured as server time."""
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(_run_load, url, bodies).result()
+        *latencies, last_answer = pool.submit(_run_load, url, bodies).result()
+    return latencies, last_answer
 
 
 def _run_load(url: str, bodies: list[list[str]]) -> list[float]:
@@ -118,11 +120,13 @@ async def _load(url: str, bodies: list[list[str]]) -> list[float]:
     """Each round: every client sends one click at the same moment; latencies in ms."""
     clients = [httpx.AsyncClient(timeout=30) for _ in bodies[0]]
     latencies: list[float] = []
+    last_answer = [0.0]  # wall clock, which the parent process shares
 
     async def one(client: httpx.AsyncClient, body: str) -> None:
         start = time.perf_counter()
         answer = await client.post(url, content=body.encode(), headers=_signed(body))
         latencies.append((time.perf_counter() - start) * 1000)
+        last_answer[0] = time.time()
         if answer.status_code != 200:
             raise SystemExit(f"{url}: HTTP {answer.status_code} {answer.text[:200]}")
 
@@ -132,10 +136,14 @@ async def _load(url: str, bodies: list[list[str]]) -> list[float]:
     finally:
         for c in clients:
             await c.aclose()
+    latencies.append(last_answer[0])
     return latencies
 
 
-def _summary(name: str, ms: list[float]) -> dict[str, float | str]:
+Result = dict[str, float | str]
+
+
+def _summary(name: str, ms: list[float]) -> Result:
     ordered = sorted(ms)
     return {
         "server": name,
@@ -196,9 +204,9 @@ def _fake_slack_process(users: int) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def _all_recorded(engine: Engine, clicks: int) -> float:
-    """Seconds from now until every click's action is in the database and the outbox
-    has nothing left to send."""
+def _all_recorded(engine: Engine, clicks: int) -> None:
+    """Waits until every click's action is in the database and the outbox has nothing
+    left to send."""
     start = time.perf_counter()
     while True:
         with engine.connect() as conn:
@@ -209,43 +217,41 @@ def _all_recorded(engine: Engine, clicks: int) -> float:
                 .where(OutboxMessage.status == "pending")
             )
         if done is not None and done >= clicks and not queued:
-            return time.perf_counter() - start
+            return
         if time.perf_counter() - start > 120:
             raise SystemExit(f"only {done} of {clicks} clicks recorded after 120 s")
         time.sleep(0.01)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL")
-    args = parser.parse_args()
+def _nothing() -> None:
+    pass
+
+
+SERVERS = (
+    ("Bolt dispatch on the loop", False, False),
+    ("Bolt dispatch in a thread", True, False),
+    ("ours: answered first, work after a lull", True, True),
+)
+
+
+def _one_run(args: argparse.Namespace, slack_url: str, tmp: Path, run: int) -> list[Result]:
+    """The floor and each server once, the floor first."""
     results = []
-    cleanups: list[Callable[[], None]] = []
-    with _fake_slack_process(args.clients) as slack_url, tempfile.TemporaryDirectory() as tmp:
-        with serve(Starlette(routes=[Route("/slack/events", _bare, methods=["POST"])])) as base:
-            bodies = [
-                [_payload(f"U{c}", 1) for c in range(args.clients)] for _ in range(args.rounds)
-            ]
-            _load_in_child(f"{base}/slack/events", bodies[:2])  # warm up
-            results.append(
-                _summary(
-                    "floor: bare Starlette 200", _load_in_child(f"{base}/slack/events", bodies)
-                )
-            )
-        for name, in_thread, answer_first in (
-            ("Bolt dispatch on the loop", False, False),
-            ("Bolt dispatch in a thread", True, False),
-            ("ours: answered first, work after a lull", True, True),
-        ):
-            tag = f"{in_thread}-{answer_first}"
-            if args.database == "sqlite":
-                url, drop = f"sqlite:///{Path(tmp) / f'{tag}.db'}", lambda: None
-            else:  # a scratch database on that server, dropped at the end
-                url, drop = fresh_database("postgresql", Path(tmp), args.database)
-            cleanups.append(drop)
-            engine = make_engine(url)
+    with serve(Starlette(routes=[Route("/slack/events", _bare, methods=["POST"])])) as base:
+        bodies = [[_payload(f"U{c}", 1) for c in range(args.clients)] for _ in range(args.rounds)]
+        _load_in_child(f"{base}/slack/events", bodies[:2])  # warm up
+        results.append(
+            _summary("floor: bare Starlette 200", _load_in_child(f"{base}/slack/events", bodies)[0])
+        )
+    for name, in_thread, answer_first in SERVERS:
+        tag = f"{run}-{in_thread}-{answer_first}"
+        drop: Callable[[], None] = _nothing
+        if args.database == "sqlite":
+            url = f"sqlite:///{tmp / f'{tag}.db'}"
+        else:  # a scratch database on that server, dropped at the end
+            url, drop = fresh_database("postgresql", tmp, args.database)
+        engine = make_engine(url)
+        try:
             upgrade(engine)
             now = SystemClock().now()
             leads = [
@@ -275,21 +281,61 @@ def main() -> None:
                 # the measured burst meets a bot at rest: the cards of the setup sent and the
                 # warm-up's clicks recorded; what the burst's own clicks start competes
                 _all_recorded(engine, 2 * args.clients)
-                result = _summary(name, _load_in_child(endpoint, rounds[2:]))
-                result["recorded_s"] = _all_recorded(engine, len(ids))
+                latencies, last_answer = _load_in_child(endpoint, rounds[2:])
+                result = _summary(name, latencies)
+                _all_recorded(engine, len(ids))
+                result["recorded_s"] = max(0.0, time.time() - last_answer)
                 results.append(result)
+        finally:
             engine.dispose()
-    for cleanup in cleanups:
-        cleanup()
-    floor_p99 = float(results[0]["p99_ms"])
+            drop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3, help="figures are medians of these")
+    parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL")
+    parser.add_argument("--summary", help="append the result to this file (bench.summary)")
+    args = parser.parse_args()
+    runs: list[list[Result]] = []
+    with _fake_slack_process(args.clients) as slack_url, tempfile.TemporaryDirectory() as tmp:
+        for run in range(args.runs):
+            runs.append(_one_run(args, slack_url, Path(tmp), run))
+    medians: list[Result] = []
+    for per_server in zip(*runs, strict=True):
+        median: Result = {"server": per_server[0]["server"]}
+        for key in ("clicks", "p50_ms", "p99_ms", "max_ms", "recorded_s"):
+            if key in per_server[0]:
+                median[key] = round(statistics.median(float(r[key]) for r in per_server), 1)
+        medians.append(median)
+    floor_p99 = float(medians[0]["p99_ms"])
+    backend = "SQLite" if args.database == "sqlite" else "PostgreSQL"
+    print(f"# {backend}, {args.clients} clients x {args.rounds} rounds, medians of {args.runs}")
     print("| server | clicks | p50 ms | p99 ms | max ms | p99 / floor p99 | all recorded |")
     print("|---|---|---|---|---|---|---|")
-    for r in results:
+    for r in medians:
         recorded = f"+{float(r['recorded_s']):.2f} s" if "recorded_s" in r else "—"
         print(
-            f"| {r['server']} | {r['clicks']} | {r['p50_ms']} | {r['p99_ms']} | {r['max_ms']} | "
-            f"{float(r['p99_ms']) / floor_p99:.1f}x | {recorded} |"
+            f"| {r['server']} | {int(r['clicks'])} | {r['p50_ms']} | {r['p99_ms']} | "
+            f"{r['max_ms']} | {float(r['p99_ms']) / floor_p99:.1f}x | {recorded} |"
         )
+    ours = float(medians[-1]["p99_ms"])
+    record(
+        args.summary,
+        Row(
+            f"button click answered, {args.clients} concurrent clients",
+            backend,
+            f"p99 {ours:.0f} ms",
+            f"p99 {floor_p99:.0f} ms",
+            ours / floor_p99,
+            "p99 < 100 ms, ≤ 3x floor",
+            ours < 100 and ours <= 3 * floor_p99,
+            args.runs,
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import httpx
 import yaml
 
 from bench.clicks import CONFIG, _fake_slack_process
+from bench.summary import Row, record
 from tests.fakes import BOT_TOKEN
 
 SECRET = "bench-memory-secret"  # noqa: S105 (a throwaway secret for a local run)
@@ -113,6 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--summary", help="append the result to this file (bench.summary)")
     parser.add_argument("--minutes", type=float, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, _fake_slack_process(50) as slack_url:
@@ -150,6 +152,21 @@ def main() -> None:
     print("| idle RSS | peak RSS, first half | peak RSS, second half | growth |")
     print("|---|---|---|---|")
     print(f"| {idle:.0f} MiB | {first:.0f} MiB | {second:.0f} MiB | {second - first:+.0f} MiB |")
+    limit = 150 * 1000 * 1000 / 2**20  # the target is 150 MB
+    record(
+        args.summary,
+        Row(
+            f"RSS of serve, idle and {args.minutes} min of steady load",
+            "SQLite",
+            f"idle {idle:.0f} MiB, peak {max(first, second):.0f} MiB, "
+            f"second half {second - first:+.0f} MiB",
+            "",
+            None,
+            "< 150 MB; no growth in the second half",
+            max(idle, first, second) < limit and second - first <= 2,  # MiB: allocator noise
+            1,
+        ),
+    )
 
 
 if __name__ == "__main__":

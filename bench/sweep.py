@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from bench.run import fresh_database, median_seconds, pg_url_option
+from bench.summary import Row, record
 from bot.config import Settings, parse_settings
 from bot.sweep import sweep
 from storage import repository as repo
@@ -121,6 +122,7 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--summary", help="append the result to this file (bench.summary)")
     pg_url_option(parser)
     args = parser.parse_args()
     print(
@@ -131,6 +133,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     settings = parse_settings(CONFIG, "bench", env={})
     for backend in args.backends.split(","):
+        seconds: list[float] = []
+        floors: list[float] = []
         for open_leads in (args.open, args.open * 2):
             with tempfile.TemporaryDirectory() as tmp:
                 url, drop = fresh_database(backend, Path(tmp), args.pg_url)
@@ -147,6 +151,24 @@ def main() -> None:
                 f"{r['floor_s']} | {r['over_floor']}x |",
                 flush=True,
             )
+            seconds.append(float(r["sweep_s"]))
+            floors.append(float(r["floor_s"]))
+        # "grows with due leads, not open ones": twice the open leads, the same due, may
+        # not cost more than a quarter more
+        growth = seconds[1] / seconds[0]
+        record(
+            args.summary,
+            Row(
+                f"one SLA sweep, {args.open:,} open leads, {args.due:,} due",
+                "SQLite" if backend == "sqlite" else "PostgreSQL",
+                f"{seconds[0]:.2f} s ({growth:.2f}x at {2 * args.open:,} open)",
+                f"{floors[0]:.3f} s (SELECT due)",
+                seconds[0] / floors[0],
+                "< 2 s; x2 open leads ≤ 1.25x time",
+                seconds[0] < 2 and growth <= 1.25,
+                args.repeat,
+            ),
+        )
 
 
 if __name__ == "__main__":
