@@ -11,7 +11,9 @@ the insert sets, its owner-history row, its card's outbox row), written by one
 `executemany` of plain INSERTs a table into scratch tables of the same column types, with
 no keys, indexes or checks; on PostgreSQL also by one `COPY` a table, and the faster of
 the two is the floor (each the median of --floor-repeat runs). The old floor (three text
-columns a lead, one table) is printed beside it.
+columns a lead, one table) is printed beside it, and so is a reference that is not a
+floor: the same rows written the same way into the real tables of a fresh database, with
+their indexes and keys (what the schema costs, before any of our code).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Column, MetaData, Table, text
+from sqlalchemy import Column, Engine, MetaData, Table, text
 
 from bench.run import fresh_database, insert_floor, pg_url_option
 from bot.bootstrap import build_service
@@ -42,7 +44,7 @@ from bot.config import parse_settings
 from storage.engine import make_engine
 from storage.leads import OUTBOX
 from storage.migrate import upgrade
-from storage.repository import LEADS, OWNERS
+from storage.repository import LEADS, OWNERS, REPS, TEAMS
 from tests.fakes import serve
 
 SECRET = "bench-webhook-secret"  # noqa: S105 (a throwaway secret for a local run)
@@ -173,48 +175,87 @@ def _stored_rows(bodies: list[bytes]) -> dict[Table, list[dict[str, Any]]]:
     return rows
 
 
-def _floor(url: str, bodies: list[bytes], *, copy: bool = False) -> float:
-    """Seconds to write the rows the webhook stores for these leads (`_stored_rows`) with
-    one `executemany` of plain INSERTs a table (or, `copy`, one PostgreSQL `COPY` a
-    table), in one transaction, into scratch tables with the same column types and no
-    keys, indexes or constraints. Values are converted to what the driver receives before
-    the clock starts."""
-    engine = make_engine(url)
-    metadata = MetaData()
-    work: list[tuple[Table, list[dict[str, Any]]]] = []
-    for table, rows in _stored_rows(bodies).items():
-        scratch = Table(f"floor_{table.name}", metadata, *(Column(c.name, c.type) for c in table.c))
-        names = list(rows[0])
-        binds = {n: table.c[n].type.bind_processor(engine.dialect) for n in names}
+def _driver_rows(bodies: list[bytes], engine: Engine) -> dict[Table, list[dict[str, Any]]]:
+    """`_stored_rows`, each value converted to what the driver receives."""
+    stored = _stored_rows(bodies)
+    for table, rows in stored.items():
+        binds = {n: table.c[n].type.bind_processor(engine.dialect) for n in rows[0]}
         for row in rows:
             for name, bind in binds.items():
                 if bind is not None:
                     row[name] = bind(row[name])
-        work.append((scratch, rows))
+    return stored
+
+
+def _write(engine: Engine, work: list[tuple[str, list[dict[str, Any]]]], *, copy: bool) -> float:
+    """Seconds to write each (table name, rows) with one `executemany` of plain INSERTs
+    (or, `copy`, one PostgreSQL `COPY`) a table, in one transaction."""
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        for name, rows in work:
+            names = list(rows[0])
+            if copy:
+                with (
+                    conn.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
+                    cursor.copy(f"COPY {name} ({', '.join(names)}) FROM STDIN") as out,
+                ):
+                    for row in rows:
+                        out.write_row([row[n] for n in names])
+                continue
+            sql = (
+                f"INSERT INTO {name} ({', '.join(names)}) "
+                f"VALUES ({', '.join(':' + n for n in names)})"
+            )
+            conn.execute(text(sql), rows)
+    return time.perf_counter() - start
+
+
+def _floor(url: str, bodies: list[bytes], *, copy: bool = False) -> float:
+    """Seconds to write the rows the webhook stores for these leads (`_stored_rows`) by
+    `_write` into scratch tables with the same column types and no keys, indexes or
+    constraints. Values are converted before the clock starts."""
+    engine = make_engine(url)
+    metadata = MetaData()
     try:
+        work = []
+        for table, rows in _driver_rows(bodies, engine).items():
+            scratch = Table(
+                f"floor_{table.name}", metadata, *(Column(c.name, c.type) for c in table.c)
+            )
+            work.append((scratch.name, rows))
         metadata.create_all(engine)
-        start = time.perf_counter()
-        with engine.begin() as conn:
-            for scratch, rows in work:
-                names = list(rows[0])
-                if copy:
-                    with (
-                        conn.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
-                        cursor.copy(f"COPY {scratch.name} ({', '.join(names)}) FROM STDIN") as out,
-                    ):
-                        for row in rows:
-                            out.write_row([row[n] for n in names])
-                    continue
-                sql = (
-                    f"INSERT INTO {scratch.name} ({', '.join(names)}) "
-                    f"VALUES ({', '.join(':' + n for n in names)})"
-                )
-                conn.execute(text(sql), rows)
-        seconds = time.perf_counter() - start
+        seconds = _write(engine, work, copy=copy)
         metadata.drop_all(engine)
         return seconds
     finally:
         engine.dispose()
+
+
+def _schema_floor(database: str, pg_url: str, bodies: list[bytes], *, copy: bool) -> float:
+    """Not the floor, a reference: the same rows written the same way into the real tables
+    of a fresh database (their indexes, unique keys and foreign keys; the team and reps
+    made first), to tell what the schema costs from what the code costs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url, drop = fresh_database(database, Path(tmp), pg_url)
+        try:
+            engine = make_engine(url)
+            upgrade(engine)
+            now = datetime.now(UTC)  # noqa: TID251 (a benchmark of the wall clock)
+            with engine.begin() as conn:
+                conn.execute(TEAMS.insert(), {"name": "t", "timezone": "UTC", "created_at": now})
+                conn.execute(
+                    REPS.insert(),
+                    [
+                        {"email": f"r{i}@example.com", "created_at": now, "away": False}
+                        for i in range(100)
+                    ],
+                )
+            work = [(table.name, rows) for table, rows in _driver_rows(bodies, engine).items()]
+            seconds = _write(engine, work, copy=copy)
+            engine.dispose()
+            return seconds
+        finally:
+            drop()
 
 
 def main() -> None:
@@ -270,6 +311,15 @@ def main() -> None:
                 else math.inf
             )
             floor = min(many_floor, copy_floor)
+            schema = statistics.median(
+                _schema_floor(
+                    args.database,
+                    args.pg_url,
+                    _batches(args.batches),
+                    copy=args.database == "postgresql",
+                )
+                for _ in range(args.floor_repeat)
+            )
             old_floor = _old_floor(url, _batches(args.batches))
         finally:
             drop()
@@ -282,13 +332,14 @@ def main() -> None:
     )
     print(
         "| database | leads | webhook s | leads/s | floor: executemany s | floor: COPY s "
-        "| floor leads/s | webhook / floor | old floor s | webhook / old floor |"
+        "| floor leads/s | webhook / floor | old floor s | webhook / old floor "
+        "| same rows into the real tables s | webhook / that |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {args.database} | {leads} | {seconds:.2f} | {leads / seconds:.0f} "
         f"| {many_floor:.2f} | {copy_floor:.2f} | {leads / floor:.0f} | {seconds / floor:.1f}x "
-        f"| {old_floor:.2f} | {seconds / old_floor:.1f}x |"
+        f"| {old_floor:.2f} | {seconds / old_floor:.1f}x | {schema:.2f} | {seconds / schema:.1f}x |"
     )
 
 
