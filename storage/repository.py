@@ -153,12 +153,22 @@ def ensure_reps(conn: Connection, emails: Iterable[str | None], now: datetime) -
     wanted = sorted({e for e in emails if e})
     if not wanted:
         return {}
-    new = [{"email": e, "created_at": now, "away": False} for e in wanted]
-    if conn.dialect.name == "postgresql":
-        _unnest_insert(conn, REPS, new, conflict=["email"])
-    else:
-        conn.execute(_insert(conn, REPS).on_conflict_do_nothing(index_elements=["email"]), new)
-    rows = conn.execute(select(REPS.c.email, REPS.c.id).where(_among(conn, REPS.c.email, wanted)))
+    # usually every rep is known: one SELECT, and an INSERT only for the missing ones
+    found = _rep_ids(conn, wanted)
+    missing = [e for e in wanted if e not in found]
+    if missing:
+        new = [{"email": e, "created_at": now, "away": False} for e in missing]
+        if conn.dialect.name == "postgresql":
+            _unnest_insert(conn, REPS, new, conflict=["email"])
+        else:
+            conn.execute(_insert(conn, REPS).on_conflict_do_nothing(index_elements=["email"]), new)
+        # a rep another writer inserted meanwhile is read here, after the insert waited for it
+        found.update(_rep_ids(conn, missing))
+    return found
+
+
+def _rep_ids(conn: Connection, emails: Sequence[str]) -> dict[str, int]:
+    rows = conn.execute(select(REPS.c.email, REPS.c.id).where(_among(conn, REPS.c.email, emails)))
     # not dict(rows): a Result has .keys(), so dict() would read it as a mapping
     return {email: id_ for email, id_ in rows}  # noqa: C416
 
