@@ -330,6 +330,7 @@ def main() -> None:
         f"median of {args.repeat} webhook runs ({', '.join(f'{r:.2f}' for r in runs)} s) and "
         f"{args.floor_repeat} floor runs"
     )
+    copy_text = f"{copy_floor:.2f}" if math.isfinite(copy_floor) else "—"
     print(
         "| database | leads | webhook s | leads/s | floor: executemany s | floor: COPY s "
         "| floor leads/s | webhook / floor | old floor s | webhook / old floor "
@@ -338,7 +339,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {args.database} | {leads} | {seconds:.2f} | {leads / seconds:.0f} "
-        f"| {many_floor:.2f} | {copy_floor:.2f} | {leads / floor:.0f} | {seconds / floor:.1f}x "
+        f"| {many_floor:.2f} | {copy_text} | {leads / floor:.0f} | {seconds / floor:.1f}x "
         f"| {old_floor:.2f} | {seconds / old_floor:.1f}x | {schema:.2f} | {seconds / schema:.1f}x |"
     )
 
