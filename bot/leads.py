@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Table, select
 
 from bot.config import Settings, TeamConfig
 from bot.fields import LeadInput
@@ -74,7 +75,11 @@ def receive_handoffs(
     never stored without its card queued, nor a card queued for a lead not stored."""
     with writing(engine) as conn:
         created = ingest_leads(conn, settings, leads, now)
-        known = repo.find_leads(conn, (lead.key for lead in leads))
+        # the leads this request did not create were there before (or were made meanwhile
+        # by a concurrent request, which the insert waited for): only those are looked up
+        ids = dict(created)
+        known = repo.find_leads(conn, (lead.key for lead in leads if lead.key not in created))
+        ids.update((key, ref.id) for key, ref in known.items())
         cards: list[Message] = []
         for lead in leads:
             lead_id = created.get(lead.key)
@@ -99,7 +104,7 @@ def receive_handoffs(
                     )
                 )
         enqueue_many(conn, cards, now)
-        return HandoffResult({k: ref.id for k, ref in known.items()}, frozenset(created.values()))
+        return HandoffResult(ids, frozenset(created.values()))
 
 
 @dataclass(frozen=True)
@@ -119,12 +124,7 @@ def enqueue_many(conn: Connection, messages: Sequence[Message], now: datetime) -
     queued is the same message, left as it is)."""
     if not messages:
         return set()
-    table = OutboxMessage.__table__
-    stmt = (
-        repo._insert(conn, table)  # type: ignore[arg-type]
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(table.c.key)
-    )
+    table = cast(Table, OutboxMessage.__table__)
     rows = [
         {
             "key": m.key,
@@ -138,6 +138,19 @@ def enqueue_many(conn: Connection, messages: Sequence[Message], now: datetime) -
         }
         for m in messages
     ]
+    if conn.dialect.name == "postgresql":
+        # one array a column: a VALUES list of 500 cards is 4,000 parameters to parse
+        return {
+            str(key)
+            for (key,) in repo._unnest_insert(
+                conn, table, rows, conflict=["key"], returning=["key"]
+            )
+        }
+    stmt = (
+        repo._insert(conn, table)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.key)
+    )
     return set(conn.execute(stmt, rows).scalars())
 
 

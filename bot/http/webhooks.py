@@ -39,6 +39,7 @@ MAX_LEADS = 500
 TIMESTAMP_HEADER = "x-ignorerate-timestamp"
 SIGNATURE_HEADER = "x-ignorerate-signature"
 FIELDS = (*LEAD_COLUMNS, "owner_slack_id")
+_KNOWN = frozenset(FIELDS)
 WINDOW_SECONDS = 5 * 60
 log = logging.getLogger(__name__)
 
@@ -180,19 +181,21 @@ class HandoffDoor:
     def _read(self, item: Any) -> tuple[LeadInput | None, list[FieldError]]:
         if not isinstance(item, Mapping):
             return None, [FieldError("lead", "expected an object of lead fields")]
-        errors = [
-            FieldError(_echo(str(k)), f"unknown field; known fields: {', '.join(FIELDS)}")
-            for k in item
-            if k not in FIELDS
-        ]
-        errors += [
-            FieldError(str(k), "expected a string or a number")
-            for k, v in item.items()
-            if k in FIELDS
-            and (isinstance(v, bool) or not (v is None or isinstance(v, str | int | float)))
-        ]
-        if errors:
-            return None, errors
+        # the usual lead, known fields of text only, skips the two checks below
+        if not all(k in _KNOWN and type(v) is str for k, v in item.items()):
+            errors = [
+                FieldError(_echo(str(k)), f"unknown field; known fields: {', '.join(FIELDS)}")
+                for k in item
+                if k not in _KNOWN
+            ]
+            errors += [
+                FieldError(str(k), "expected a string or a number")
+                for k, v in item.items()
+                if k in _KNOWN
+                and (isinstance(v, bool) or not (v is None or isinstance(v, (str, int, float))))
+            ]
+            if errors:
+                return None, errors
         result = validate_lead(item, self.settings.team_names)
         if isinstance(result, list):
             return None, result

@@ -35,6 +35,36 @@ def test_a_batch_is_stored_and_the_same_batch_again_adds_nothing(bot: Bot) -> No
     assert cards == 50
 
 
+def test_known_and_new_leads_in_one_batch_keep_their_ids_and_only_new_ones_get_cards(
+    bot: Bot,
+) -> None:
+    first = bot.handoff({"leads": [lead(f"M-{i}") for i in range(0, 10, 2)]})
+    known = {a["external_id"]: a["id"] for a in first.json()["accepted"]}
+    # the same lead twice in one batch is one lead; a number is read as its text
+    batch = [lead(f"M-{i}") for i in range(10)] + [lead("M-3"), {**lead("M-10"), "name": 7}]
+    answer = bot.handoff({"leads": batch})
+    assert answer.status_code == 202
+    accepted = answer.json()["accepted"]
+    assert [a["index"] for a in accepted] == list(range(12))
+    by_id = {a["external_id"]: a for a in accepted}
+    for external_id, id_ in known.items():
+        assert by_id[external_id]["id"] == id_
+        assert by_id[external_id]["new"] is False
+    new = [a for a in accepted if a["external_id"] not in known]
+    assert all(a["new"] for a in new)
+    assert accepted[3]["id"] == accepted[10]["id"]
+    assert len({a["id"] for a in accepted}) == 11
+    assert count_leads(bot) == 11
+    with bot.engine.connect() as conn:
+        keys = set(conn.execute(select(OutboxMessage.__table__.c.key)).scalars())
+    assert keys == {f"card:{id_}:owner" for id_ in {a["id"] for a in accepted}}
+    with bot.engine.connect() as conn:
+        name = conn.execute(
+            select(Lead.__table__.c.name).where(Lead.__table__.c.external_id == "M-10")
+        ).scalar_one()
+    assert name == "7"
+
+
 def test_bad_fields_are_named_and_the_good_leads_of_the_batch_are_kept(bot: Bot) -> None:
     batch = {
         "leads": [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -128,3 +129,65 @@ def test_times_are_kept_to_the_second_in_utc(engine: Engine) -> None:
     row = _lead_row(engine, ids[("web", "T")])
     assert row.handed_off_at == datetime(2026, 11, 2, 0, 0, 0, tzinfo=UTC)
     assert row.handed_off_at.tzinfo is not None
+
+
+ODD = ("{a,b}", '"quoted"', "back\\slash", "NULL", " ", "é—日本", "a'b", "x" * 200)
+
+
+def test_many_leads_keep_every_character_their_owners_and_are_found_again(engine: Engine) -> None:
+    """More keys than one lookup takes (500), in two sources, with text that array
+    literals and IN lists must escape: written once, each found again by its own key."""
+    leads = [
+        repo.NewLead(
+            source=("web", "ads")[i % 2],
+            external_id=f"{ODD[i % len(ODD)]}-{i}"[-200:],
+            team_id=0,  # set below
+            handed_off_at=hours(i / 60),
+            due_at=hours(4 + i / 60),
+            owner_email=None if i % 7 == 0 else f"rep{i % 13}@example.com",
+            name=ODD[(i + 1) % len(ODD)],
+            company=None if i % 3 else ODD[(i + 2) % len(ODD)],
+        )
+        for i in range(1203)
+    ]
+    with engine.begin() as conn:
+        team = repo.sync_teams(conn, {"t": "UTC"}, NOW)["t"]
+        leads = [replace(lead, team_id=team) for lead in leads]
+        created = repo.add_leads(conn, leads, NOW)
+        found = repo.find_leads(conn, [(lead.source, lead.external_id) for lead in leads])
+        reps = repo.ensure_reps(conn, [lead.owner_email for lead in leads], NOW)
+        rows = {
+            r.id: r
+            for r in conn.execute(
+                select(
+                    Lead.__table__.c.id,
+                    Lead.__table__.c.source,
+                    Lead.__table__.c.external_id,
+                    Lead.__table__.c.name,
+                    Lead.__table__.c.company,
+                    Lead.__table__.c.owner_id,
+                )
+            )
+        }
+        history = dict(
+            conn.execute(select(LeadOwner.__table__.c.lead_id, LeadOwner.__table__.c.rep_id)).all()
+        )
+    assert len(created) == len(leads) == len(rows) == len(history)
+    assert sorted(reps) == sorted({f"rep{i % 13}@example.com" for i in range(1203) if i % 7})
+    for lead in leads:
+        key = (lead.source, lead.external_id)
+        assert found[key].id == created[key]
+        assert found[key].handed_off_at == lead.handed_off_at
+        row = rows[created[key]]
+        assert (row.source, row.external_id, row.name, row.company) == (
+            lead.source,
+            lead.external_id,
+            lead.name,
+            lead.company,
+        )
+        owner = reps.get(lead.owner_email or "")
+        assert row.owner_id == owner
+        assert history[created[key]] == owner
+    with engine.begin() as conn:
+        assert repo.add_leads(conn, leads, NOW) == {}
+        assert repo.find_leads(conn, [("web", "no such lead"), ("other", "{a,b}-0")]) == {}
