@@ -31,12 +31,22 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
-# Every benchmark, each beside its floor (docs/benchmarks.md has the figures and the method).
+# Every benchmark, each beside its floor measured in the same run, then one table of all
+# of them against the load issue's targets (docs/benchmarks.md has the method and figures).
+# `make bench LEADS=1000000 MINUTES=10` is the full size (about an hour on 2 cores).
+LEADS   ?= 100000
+MINUTES ?= 2
+PG_URL  ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+SUMMARY := .bench-summary.jsonl
 bench: $(STAMP)
-	$(BIN)/python -m bench.run --leads 100000
-	$(BIN)/python -m bench.clicks
-	$(BIN)/python -m bench.sweep
-	$(BIN)/python -m bench.webhook
+	rm -f $(SUMMARY)
+	$(BIN)/python -m bench.run --leads $(LEADS) --pg-url $(PG_URL)
+	$(BIN)/python -m bench.clicks --summary $(SUMMARY)
+	$(BIN)/python -m bench.clicks --database $(PG_URL) --summary $(SUMMARY)
+	$(BIN)/python -m bench.webhook --database postgresql --pg-url $(PG_URL) --summary $(SUMMARY)
+	$(BIN)/python -m bench.sweep --pg-url $(PG_URL) --summary $(SUMMARY)
+	$(BIN)/python -m bench.memory --minutes $(MINUTES) --summary $(SUMMARY)
+	$(BIN)/python -m bench.summary $(SUMMARY)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

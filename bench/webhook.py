@@ -38,6 +38,7 @@ import httpx
 from sqlalchemy import Column, Engine, MetaData, Table, text
 
 from bench.run import fresh_database, insert_floor, pg_url_option
+from bench.summary import Row, record
 from bot.bootstrap import build_service
 from bot.clock import SystemClock
 from bot.config import parse_settings
@@ -267,6 +268,7 @@ def main() -> None:
     parser.add_argument("--database", default="postgresql", help="postgresql or sqlite")
     parser.add_argument("--repeat", type=int, default=3, help="webhook runs of new leads (median)")
     parser.add_argument("--floor-repeat", type=int, default=3, help="floor runs (median)")
+    parser.add_argument("--summary", help="append the result to this file (bench.summary)")
     pg_url_option(parser)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -342,6 +344,23 @@ def main() -> None:
         f"| {many_floor:.2f} | {copy_text} | {leads / floor:.0f} | {seconds / floor:.1f}x "
         f"| {old_floor:.2f} | {seconds / old_floor:.1f}x | {schema:.2f} | {seconds / schema:.1f}x |"
     )
+    backend = "SQLite" if args.database == "sqlite" else "PostgreSQL"
+    for name, each in (("executemany", many_floor), ("COPY", copy_floor)):
+        if not math.isfinite(each):
+            continue
+        record(
+            args.summary,
+            Row(
+                f"handoff webhook, batches of {BATCH}",
+                backend,
+                f"{leads / seconds:,.0f} leads/s ({seconds:.2f} s)",
+                f"{name} of the same rows {each:.2f} s",
+                seconds / each,
+                "≥ 2,000 leads/s, ≤ 3x floor",
+                leads / seconds >= 2000 and seconds <= 3 * each,
+                args.repeat,
+            ),
+        )
 
 
 if __name__ == "__main__":
