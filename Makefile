@@ -34,6 +34,7 @@ check: lint typecheck test
 # Every benchmark, each beside its floor (docs/benchmarks.md has the figures and the method).
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --leads 100000
+	$(BIN)/python -m bench.command --leads 1000000
 	$(BIN)/python -m bench.clicks
 	$(BIN)/python -m bench.sweep
 	$(BIN)/python -m bench.webhook
