@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Float,
     Select,
     and_,
     case,
     func,
     literal,
     literal_column,
-    null,
     or_,
     select,
     union_all,
@@ -276,16 +276,20 @@ def _only(outcomes: tuple[str, ...], then: Any = None, other: Any = None) -> Cal
 
 
 def _total_postgresql(conn: Connection, cohort: Cohort) -> Counts:
-    """One aggregate straight over the leads: each count is the outcome CASE with 1 in
-    its own branch and 0 in the others, so no row builds or compares an outcome's name."""
+    """One aggregate straight over the leads, which PostgreSQL splits across parallel
+    workers as it does the floor's: each count is the outcome CASE with 1 in its own
+    branch and 0 in the others (no row builds or compares an outcome's name), and the
+    median is `ignorerate_median` (migration 0004), not `percentile_cont`, which would
+    keep the whole scan in one process."""
     as_of = literal(cohort.as_of, UtcTimestamp())
     rejected = case((L.first_action_kind == "rejected", 1), else_=0)
     secs = seconds_between(L.first_action_at, L.handed_off_at)
+    actioned = _outcome(as_of, _only(ACTIONED)) == 1
     stmt = select(
         func.count(),
         *(func.coalesce(func.sum(_outcome(as_of, _only((name,)))), 0) for name in _FIELDS[1:6]),
         func.coalesce(func.sum(_outcome(as_of, _only(ACTIONED, rejected))), 0),
-        func.percentile_cont(0.5).within_group(_outcome(as_of, _only(ACTIONED, secs, null()))),
+        func.ignorerate_median(secs, type_=Float).filter(actioned),
     ).where(*_cohort_conditions(cohort, as_of))
     *numbers, median = conn.execute(stmt).one()
     return _counts(list(numbers), None if median is None else float(median))
