@@ -275,7 +275,7 @@ def _only(outcomes: tuple[str, ...], then: Any = None, other: Any = None) -> Cal
     return lambda name: yes if name in outcomes else no
 
 
-def _total_postgresql(conn: Connection, cohort: Cohort) -> Counts:
+def totals_query_postgresql(cohort: Cohort) -> Select[Any]:
     """One aggregate straight over the leads, which PostgreSQL splits across parallel
     workers as it does the floor's: each count is the outcome CASE with 1 in its own
     branch and 0 in the others (no row builds or compares an outcome's name), and the
@@ -285,13 +285,16 @@ def _total_postgresql(conn: Connection, cohort: Cohort) -> Counts:
     rejected = case((L.first_action_kind == "rejected", 1), else_=0)
     secs = seconds_between(L.first_action_at, L.handed_off_at)
     actioned = _outcome(as_of, _only(ACTIONED)) == 1
-    stmt = select(
+    return select(
         func.count(),
         *(func.coalesce(func.sum(_outcome(as_of, _only((name,)))), 0) for name in _FIELDS[1:6]),
         func.coalesce(func.sum(_outcome(as_of, _only(ACTIONED, rejected))), 0),
         func.ignorerate_median(secs, type_=Float).filter(actioned),
     ).where(*_cohort_conditions(cohort, as_of))
-    *numbers, median = conn.execute(stmt).one()
+
+
+def _total_postgresql(conn: Connection, cohort: Cohort) -> Counts:
+    *numbers, median = conn.execute(totals_query_postgresql(cohort)).one()
     return _counts(list(numbers), None if median is None else float(median))
 
 
