@@ -97,12 +97,14 @@ def _postgresql_database(pg_url: str, name: str) -> str:
 
 def ensure_database(url: str, data: Path, leads: int) -> None:
     """Generates `leads` leads into `data` and imports them with the real CLI, unless the
-    database at `url` holds leads already."""
+    database at `url` holds leads already (then it is only brought to the newest schema)."""
+    engine = make_engine(url)
     if _has_leads(url):
+        upgrade(engine)
+        engine.dispose()
         return
     if not (data / "actions.csv").exists():
         write(Shape(leads=leads), data)
-    engine = make_engine(url)
     upgrade(engine)
     env = {**os.environ, "DATABASE_URL": url, "IGNORERATE_CONFIG": str(data / "ignorerate.yml")}
     cli = [sys.executable, "-m", "bot"]
