@@ -41,6 +41,7 @@ SUMMARY := .bench-summary.jsonl
 bench: $(STAMP)
 	rm -f $(SUMMARY)
 	$(BIN)/python -m bench.run --leads $(LEADS) --pg-url $(PG_URL)
+	$(BIN)/python -m bench.command --leads $(LEADS) --summary $(SUMMARY)
 	$(BIN)/python -m bench.clicks --summary $(SUMMARY)
 	$(BIN)/python -m bench.clicks --database $(PG_URL) --summary $(SUMMARY)
 	$(BIN)/python -m bench.webhook --database postgresql --pg-url $(PG_URL) --summary $(SUMMARY)

@@ -35,6 +35,7 @@ from bench.generate import Shape, write
 from bot.config import load_settings
 from bot.services import report
 from metrics.periods import parse_period
+from metrics.rates import Counts
 from storage.engine import make_engine
 from storage.migrate import upgrade
 
@@ -128,6 +129,31 @@ def _bind_times(engine: Engine, start: datetime, end: datetime) -> dict[str, Any
     return {"s": start, "e": end, "t": AS_OF}
 
 
+def report_floor(engine: Engine, start: datetime, end: datetime) -> Callable[[], tuple[int, ...]]:
+    """The report's floor: `FLOOR_SQL` over the leads handed off in [start, end) as of
+    AS_OF, as a function returning the seven counts in the order of `seven`."""
+    binds = _bind_times(engine, start, end)
+
+    def floor() -> tuple[int, ...]:
+        with engine.connect() as conn:
+            return tuple(int(v or 0) for v in conn.execute(text(FLOOR_SQL), binds).one())
+
+    return floor
+
+
+def seven(totals: Counts) -> tuple[int, ...]:
+    """A report's counts in the order of `FLOOR_SQL`'s columns."""
+    return (
+        totals.handed_off,
+        totals.excluded,
+        totals.on_time,
+        totals.late,
+        totals.pending,
+        totals.ignored,
+        totals.rejected,
+    )
+
+
 def insert_floor(engine: Engine, rows: list[dict[str, str]]) -> float:
     """Seconds to write `rows` with one executemany of plain INSERTs into a scratch table
     of text columns: no checks, no keys. The floor of every write benchmark."""
@@ -199,23 +225,9 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
         )
         if totals_only.totals != result.totals:
             raise SystemExit("the totals-only report disagrees with the full one")
-        binds = _bind_times(engine, start, end)
-
-        def floor() -> tuple[int, ...]:
-            with engine.connect() as conn:
-                return tuple(int(v or 0) for v in conn.execute(text(FLOOR_SQL), binds).one())
-
-        t_floor, floor_row = median_seconds(floor, repeat)
+        t_floor, floor_row = median_seconds(report_floor(engine, start, end), repeat)
         totals = result.totals
-        expected = (
-            totals.handed_off,
-            totals.excluded,
-            totals.on_time,
-            totals.late,
-            totals.pending,
-            totals.ignored,
-            totals.rejected,
-        )
+        expected = seven(totals)
         if floor_row != expected:
             raise SystemExit(f"floor disagrees with the report: {floor_row} != {expected}")
         engine.dispose()

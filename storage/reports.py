@@ -6,13 +6,14 @@ test_report_matches_pure.py` holds it equal to `metrics.outcomes` on random data
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Float,
     Select,
     and_,
     case,
@@ -43,15 +44,17 @@ class Cohort:
     team_id: int | None = None
 
 
-def _outcome(as_of: ColumnElement[Any]) -> ColumnElement[str]:
+def _outcome(as_of: ColumnElement[Any], leaf: Callable[[str], Any] = literal) -> ColumnElement[Any]:
+    """The spec's table as one CASE; `leaf` gives what each outcome's branch yields (its
+    name by default)."""
     return case(
-        (L.excluded_at <= as_of, literal("excluded")),
+        (L.excluded_at <= as_of, leaf("excluded")),
         (
             L.first_action_at <= as_of,
-            case((L.first_action_at <= L.due_at, "on_time"), else_="late"),
+            case((L.first_action_at <= L.due_at, leaf("on_time")), else_=leaf("late")),
         ),
-        (L.due_at > as_of, "pending"),
-        else_="ignored",
+        (L.due_at > as_of, leaf("pending")),
+        else_=leaf("ignored"),
     )
 
 
@@ -250,33 +253,98 @@ def breakdown(conn: Connection, cohort: Cohort) -> Breakdown:
     return _breakdown_sqlite(conn, cohort)
 
 
-def total(conn: Connection, cohort: Cohort) -> Counts:
-    """The cohort's counts alone, for answers that show no breakdown: one aggregate (and
-    on SQLite, which has no percentile function, one ordered probe for the median)."""
-    c = _per_lead(cohort, attributed=False).subquery("per_lead").c
-    if conn.dialect.name == "postgresql":
-        row = conn.execute(
-            select(*_tally_columns(c), func.percentile_cont(0.5).within_group(c.secs))
-        ).one()
-        *numbers, median = row
-        return _counts(list(numbers), None if median is None else float(median))
-    numbers = list(conn.execute(select(*_tally_columns(c))).one())
-    actioned = int(numbers[_FIELDS.index("on_time")]) + int(numbers[_FIELDS.index("late")])
-    if not numbers[0]:
-        return Counts()
-    median = None
-    if actioned:
-        # the middle value, or the mean of the two middle values
-        middle = (
-            select(c.secs)
-            .where(c.secs.is_not(None))
-            .order_by(c.secs)
-            .limit(2 - actioned % 2)
-            .offset((actioned - 1) // 2)
-            .subquery()
+ACTIONED = ("on_time", "late")
+
+
+def _cohort_conditions(cohort: Cohort, as_of: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+    conditions = [
+        L.handed_off_at >= cohort.start,
+        L.handed_off_at < cohort.end,
+        L.handed_off_at <= as_of,
+    ]
+    if cohort.team_id is not None:
+        conditions.append(L.team_id == cohort.team_id)
+    return conditions
+
+
+def _only(outcomes: tuple[str, ...], then: Any = None, other: Any = None) -> Callable[[str], Any]:
+    """A `leaf` for `_outcome`: `then` (1 by default) in the branches of `outcomes`,
+    `other` (0 by default) in every other branch."""
+    yes = literal(1) if then is None else then
+    no = literal(0) if other is None else other
+    return lambda name: yes if name in outcomes else no
+
+
+def totals_query_postgresql(cohort: Cohort) -> Select[Any]:
+    """One aggregate straight over the leads, which PostgreSQL splits across parallel
+    workers as it does the floor's: each count is the outcome CASE with 1 in its own
+    branch and 0 in the others (no row builds or compares an outcome's name), and the
+    median is `ignorerate_median` (migration 0004), not `percentile_cont`, which would
+    keep the whole scan in one process."""
+    as_of = literal(cohort.as_of, UtcTimestamp())
+    rejected = case((L.first_action_kind == "rejected", 1), else_=0)
+    secs = seconds_between(L.first_action_at, L.handed_off_at)
+    actioned = _outcome(as_of, _only(ACTIONED)) == 1
+    return select(
+        func.count(),
+        *(func.coalesce(func.sum(_outcome(as_of, _only((name,)))), 0) for name in _FIELDS[1:6]),
+        func.coalesce(func.sum(_outcome(as_of, _only(ACTIONED, rejected))), 0),
+        func.ignorerate_median(secs, type_=Float).filter(actioned),
+    ).where(*_cohort_conditions(cohort, as_of))
+
+
+def _total_postgresql(conn: Connection, cohort: Cohort) -> Counts:
+    *numbers, median = conn.execute(totals_query_postgresql(cohort)).one()
+    return _counts(list(numbers), None if median is None else float(median))
+
+
+def _total_sqlite(conn: Connection, cohort: Cohort) -> Counts:
+    """One statement, one pass over the leads: each lead's outcome (as a number), whether
+    its first action is a rejection and its time to it go into a materialised CTE; the
+    counts and the median (the middle value, or the mean of the two middle values, by an
+    ordered probe: SQLite has no percentile function) are read from that."""
+    as_of = literal(cohort.as_of, UtcTimestamp())
+    code = {name: i for i, name in enumerate(_FIELDS[1:6])}
+    per = (
+        select(
+            _outcome(as_of, lambda name: literal(code[name])).label("outcome"),
+            case((L.first_action_kind == "rejected", 1), else_=0).label("rejected"),
+            seconds_between(L.first_action_at, L.handed_off_at).label("secs"),
         )
-        median = conn.execute(select(func.avg(middle.c.secs))).scalar()
-    return _counts(numbers, None if median is None else float(median))
+        .where(*_cohort_conditions(cohort, as_of))
+        .cte("per_lead")
+        .prefix_with("MATERIALIZED")
+    )
+    c = per.c
+    actioned = c.outcome.in_([code[name] for name in ACTIONED])
+    n = select(func.count()).select_from(per).where(actioned).scalar_subquery()
+    middle = (
+        select(c.secs)
+        .where(actioned)
+        .order_by(c.secs)
+        .limit(2 - n % 2)
+        .offset((n - 1) // 2)
+        .subquery("middle")
+    )
+    stmt = select(
+        func.count(),
+        *(
+            func.coalesce(func.sum(case((c.outcome == code[name], 1), else_=0)), 0)
+            for name in _FIELDS[1:6]
+        ),
+        func.coalesce(func.sum(case((and_(actioned, c.rejected == 1), 1), else_=0)), 0),
+        select(func.avg(middle.c.secs)).scalar_subquery(),
+    ).select_from(per)
+    *numbers, median = conn.execute(stmt).one()
+    return _counts(list(numbers), None if median is None else float(median))
+
+
+def total(conn: Connection, cohort: Cohort) -> Counts:
+    """The cohort's counts alone, for answers that show no breakdown: one statement, with
+    no rep attribution (the owner history is not read)."""
+    if conn.dialect.name == "postgresql":
+        return _total_postgresql(conn, cohort)
+    return _total_sqlite(conn, cohort)
 
 
 def rep_emails(conn: Connection, ids: Iterable[int | None]) -> dict[int, str]:

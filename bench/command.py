@@ -1,0 +1,343 @@
+"""`/ignorerate last-month` end to end at scale, beside the report's floor in the same run.
+
+    python -m bench.command --leads 1000000 --backends sqlite,postgresql --repeat 7
+
+The app (`build_service`, as `ignorerate serve` builds it, with the clock fixed at
+bench.run's AS_OF) runs in a process of its own on a loopback port, its Web API pointed
+at the fake Slack (another process). This process sends a signed `/ignorerate
+last-month` from an admin with no team (so: all teams, totals only, as the floor) whose
+response_url points at a receiver here; the figure is from sending the request to the
+answer's arrival at the receiver, median of --repeat runs after one warm-up. Between two
+of them, the floor (bench.run's hand-written aggregate of the same seven counts, on the
+same database) is timed, so both see the same load. The answer's numbers must equal the
+floor's counts, or nothing is printed.
+
+The 1M-lead databases take minutes to build (generate, then the real CLI import), so
+they are kept: a SQLite file under --out and a PostgreSQL database on --pg-url's server,
+both named after --leads, reused when they hold leads. --sqlite / --postgresql point at
+any other already built database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import yaml
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bench.clicks import _fake_slack_process
+from bench.generate import Shape, config_text, write
+from bench.run import AS_OF, PERIOD, _child, pg_url_option, report_floor
+from bench.summary import Row, record
+from bot.config import parse_settings
+from metrics.periods import parse_period
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from tests.fakes import BOT_TOKEN, serve
+
+SECRET = "bench-command-secret"  # noqa: S105 (a throwaway secret for a local run)
+ADMIN = "r0@example.com"  # U0 at the fake Slack; an admin in no team: the report is all teams
+COUNTS = re.compile(
+    r"(?P<handed_off>\d+) passed · (?P<excluded>\d+) excluded · \d+ counted: "
+    r"(?P<ignored>\d+) ignored, \d+ actioned \((?P<on_time>\d+) on time, (?P<late>\d+) late, "
+    r"(?P<rejected>\d+) rejected\)"
+)
+PENDING = re.compile(r"(?P<pending>\d+) pending \(")
+
+
+def _short(leads: int) -> str:
+    for size, suffix in ((1_000_000, "m"), (1_000, "k")):
+        if leads >= size and leads % size == 0:
+            return f"{leads // size}{suffix}"
+    return str(leads)
+
+
+def _has_leads(url: str) -> bool:
+    engine = create_engine(url)
+    try:
+        if not inspect(engine).has_table("leads"):
+            return False
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM leads LIMIT 1")).first() is not None
+    finally:
+        engine.dispose()
+
+
+def _postgresql_database(pg_url: str, name: str) -> str:
+    """The URL of database `name` on pg_url's server, created if absent (never dropped)."""
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if found.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+
+
+def ensure_database(url: str, data: Path, leads: int) -> None:
+    """Generates `leads` leads into `data` and imports them with the real CLI, unless the
+    database at `url` holds leads already (then it is only brought to the newest schema)."""
+    engine = make_engine(url)
+    if _has_leads(url):
+        upgrade(engine)
+        engine.dispose()
+        return
+    if not (data / "actions.csv").exists():
+        write(Shape(leads=leads), data)
+    upgrade(engine)
+    env = {**os.environ, "DATABASE_URL": url, "IGNORERATE_CONFIG": str(data / "ignorerate.yml")}
+    cli = [sys.executable, "-m", "bot"]
+    for kind in ("leads", "actions"):
+        seconds, _ = _child([*cli, "import", kind, str(data / f"{kind}.csv")], env)
+        print(f"# imported {kind} into {url} in {seconds:.0f} s", file=sys.stderr)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+
+
+def _config(leads: int) -> dict[str, Any]:
+    """The generated data set's teams, with the fake Slack's U0 as an admin."""
+    config: dict[str, Any] = yaml.safe_load(config_text(Shape(leads=leads)))
+    config["admins"] = [*config.get("admins", []), ADMIN]
+    return config
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> None:
+    """The server process: the app as `serve` builds it, the clock at AS_OF, no ticks."""
+    import uvicorn
+
+    from bot.bootstrap import build_service
+    from bot.clock import FixedClock
+
+    settings = parse_settings(config, "bench", {"DATABASE_URL": url})
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": f"{slack_url}/api/",
+    }
+    service = build_service(settings, env, FixedClock(AS_OF), scheduler_interval=None)
+    service.start()
+    try:
+        uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        service.stop()
+
+
+@contextmanager
+def _app_process(config: dict[str, Any], url: str, slack_url: str) -> Iterator[str]:
+    port = _port()
+    process = get_context("spawn").Process(
+        target=_serve_app, args=(config, url, slack_url, port), daemon=True
+    )
+    process.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or not process.is_alive():
+                raise SystemExit("the app did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.join(timeout=30)
+
+
+@dataclass
+class Receiver:
+    """The response_url: keeps the moment each answer arrived, and the answer."""
+
+    arrived: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    event: threading.Condition = field(default_factory=threading.Condition)
+
+    async def post(self, request: Request) -> Response:
+        body = await request.body()
+        moment = time.perf_counter()
+        with self.event:
+            self.arrived[request.path_params["key"]] = (moment, json.loads(body))
+            self.event.notify_all()
+        return Response("ok")
+
+    def wait(self, key: str, timeout: float = 300) -> tuple[float, dict[str, Any]]:
+        with self.event:
+            if not self.event.wait_for(lambda: key in self.arrived, timeout):
+                raise SystemExit(f"no answer at the response_url within {timeout} s")
+            return self.arrived[key]
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/answer/{key}", self.post, methods=["POST"])])
+
+
+def _slash_command(http: httpx.Client, base: str, response_url: str) -> None:
+    body = urlencode(
+        {
+            "token": "unused",
+            "team_id": "T111",
+            "team_domain": "bench",
+            "channel_id": "CBENCH",
+            "channel_name": "bench",
+            "user_id": "U0",
+            "user_name": "r0",
+            "command": "/ignorerate",
+            "text": PERIOD,
+            "api_app_id": "A1",
+            "response_url": response_url,
+            "trigger_id": "1.1.x",
+        }
+    )
+    ts = str(int(time.time()))
+    answer = http.post(
+        f"{base}/slack/events",
+        content=body.encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": str(
+                SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+            ),
+        },
+    )
+    if answer.status_code != 200:
+        raise SystemExit(f"/ignorerate: HTTP {answer.status_code} {answer.text[:200]}")
+
+
+def answered_counts(answer: dict[str, Any]) -> tuple[int, ...]:
+    """The seven counts an answer shows, in the order of bench.run's floor."""
+    words = json.dumps(answer.get("blocks", []), ensure_ascii=False)
+    found = COUNTS.search(words)
+    if found is None:
+        raise SystemExit(f"no counts in the answer: {words[:500]}")
+    pending = PENDING.search(words)
+    n = {k: int(v) for k, v in found.groupdict().items()}
+    n["pending"] = int(pending["pending"]) if pending else 0
+    return tuple(
+        n[k]
+        for k in ("handed_off", "excluded", "on_time", "late", "pending", "ignored", "rejected")
+    )
+
+
+def run(backend: str, url: str, leads: int, repeat: int, slack_url: str) -> dict[str, Any]:
+    engine = make_engine(url)
+    config = _config(leads)
+    settings = parse_settings(config, "bench", {"DATABASE_URL": url})
+    start, end = parse_period(PERIOD, AS_OF.astimezone(settings.timezone).date()).bounds(
+        settings.timezone
+    )
+    floor = report_floor(engine, start, end)
+    receiver = Receiver()
+    e2e: list[float] = []
+    floors: list[float] = []
+    with (
+        serve(receiver.app()) as receiver_url,
+        _app_process(config, url, slack_url) as base,
+        httpx.Client(timeout=300) as http,
+    ):
+        for n in range(repeat + 1):  # the first is a warm-up
+            key = str(n)
+            sent = time.perf_counter()
+            _slash_command(http, base, f"{receiver_url}/answer/{key}")
+            arrived, answer = receiver.wait(key)
+            began = time.perf_counter()
+            counts = floor()
+            floored = time.perf_counter() - began
+            if answered_counts(answer) != counts:
+                raise SystemExit(f"{backend}: the answer {answered_counts(answer)} != {counts}")
+            if n:
+                e2e.append(arrived - sent)
+                floors.append(floored)
+    engine.dispose()
+    median, floor_median = statistics.median(e2e), statistics.median(floors)
+    return {
+        "backend": backend,
+        "cohort": counts[0],
+        "runs": repeat,
+        "e2e": median,
+        "floor": floor_median,
+        "ratio": median / floor_median,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--sqlite", help="an already built SQLite database URL")
+    parser.add_argument("--postgresql", help="an already built PostgreSQL database URL")
+    pg_url_option(parser)
+    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--summary", help="append the result to this file (bench.summary)")
+    args = parser.parse_args()
+    data = (args.out / f"data-{args.leads}").resolve()
+    urls = {}
+    for backend in args.backends.split(","):
+        if backend == "sqlite":
+            url = args.sqlite or f"sqlite:///{(args.out / f'e2e-{args.leads}.db').resolve()}"
+        else:
+            url = args.postgresql or _postgresql_database(
+                args.pg_url, f"bench_e2e_{_short(args.leads)}"
+            )
+        ensure_database(url, data, args.leads)
+        urls[backend] = url
+    with _fake_slack_process(1) as slack_url:
+        results = [run(b, u, args.leads, args.repeat, slack_url) for b, u in urls.items()]
+    print("| backend | leads in the cohort | runs | end to end | floor | end to end / floor |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['backend']} | {r['cohort']:,} | {r['runs']} | {r['e2e']:.3f} s | "
+            f"{r['floor']:.3f} s | {r['ratio']:.2f}x |"
+        )
+        limit = 2.0 if r["backend"] == "sqlite" else 1.5
+        record(
+            args.summary,
+            Row(
+                f"/ignorerate last-month end to end, {args.leads:,} leads",
+                "SQLite" if r["backend"] == "sqlite" else "PostgreSQL",
+                f"{r['e2e']:.3f} s",
+                f"{r['floor']:.3f} s (one SQL aggregate)",
+                r["ratio"],
+                f"≤ {limit:g}x floor",
+                r["ratio"] <= limit,
+                r["runs"],
+            ),
+        )
+
+
+if __name__ == "__main__":
+    main()
