@@ -236,4 +236,11 @@ def test_adding_in_two_steps_equals_adding_once(
 ) -> None:
     once = calendar.add_business_minutes(start, a + b)
     twice = calendar.add_business_minutes(calendar.add_business_minutes(start, a), b)
-    assert once == twice
+    if b == 0:
+        # a deadline ending exactly at a closing is that closing (what a card shows), and
+        # no time added from a closing starts at the next opening: the same business
+        # moment, named twice (hypothesis found it: Berlin, 3000 minutes, lunch at 12:00)
+        assert twice == calendar.next_opening(once)
+        assert calendar.business_minutes_between(once, twice) == 0
+    else:
+        assert once == twice
