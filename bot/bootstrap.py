@@ -71,6 +71,7 @@ class Service:
     listeners: ThreadPoolExecutor | None = None
     scheduler: Scheduler | None = None
     teams_worker: OutboxWorker | None = None  # runs whether Slack is on or off
+    clicks: ThreadPoolExecutor | None = None  # clicks answered first, before Bolt sees them
 
     def start(self) -> None:
         # A thread that wants the GIL waits up to the switch interval for it (5 ms by
@@ -98,8 +99,9 @@ class Service:
         gc.unfreeze()  # a process that goes on (a test run) collects them again
         if self.socket is not None:
             self.socket.close()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
-        if self.listeners is not None:
-            self.listeners.shutdown(wait=True)  # work after an ack finishes before we go
+        for pool in (self.clicks, self.listeners):  # clicks hand their work to listeners
+            if pool is not None:
+                pool.shutdown(wait=True)  # work after an answer finishes before we go
         if self.scheduler is not None:
             self.scheduler.stop()
         for worker in (self.worker, self.teams_worker):
@@ -282,7 +284,10 @@ def build_service(
     door.directory = directory
     door.wake_outbox = wake_all(worker.wake)
     socket_mode = bool(app_token)
-    listeners = BackgroundExecutor(lull, max_workers=16, thread_name_prefix="bolt")
+    listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt")
+    # a click's card can wait out a burst of requests; a slash command's answer, which
+    # its sender waits for, goes to `listeners` at once
+    clicks = BackgroundExecutor(lull, max_workers=4, thread_name_prefix="click")
     bolt = build_app(
         ctx,
         signing_secret or "",
@@ -297,7 +302,7 @@ def build_service(
         dispatch_in_thread,
         extra_routes=extra_routes,
         answers_later=answers_later if answer_first else None,
-        background=listeners,
+        background=clicks,
         signing_secret=signing_secret or "",
         lull=lull,
     )
@@ -317,6 +322,7 @@ def build_service(
         listeners,
         scheduler(wake_all(worker.wake)),
         teams_worker,
+        clicks,
     )
 
 
