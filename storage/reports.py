@@ -113,13 +113,7 @@ def _per_lead(cohort: Cohort, *, attributed: bool = True) -> Select[Any]:
     as_of = literal(cohort.as_of, UtcTimestamp())
     outcome = _outcome(as_of)
     actioned = outcome.in_(["on_time", "late"])
-    conditions = [
-        L.handed_off_at >= cohort.start,
-        L.handed_off_at < cohort.end,
-        L.handed_off_at <= as_of,
-    ]
-    if cohort.team_id is not None:
-        conditions.append(L.team_id == cohort.team_id)
+    conditions = _cohort_conditions(cohort, as_of)
     rep = _attributed_rep(as_of) if attributed else literal(None)
     return select(
         rep.label("rep"),
