@@ -42,7 +42,8 @@ def table(rows: list[Row]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        ratio = f"{r.ratio:.1f}x" if r.ratio is not None else "—"
+        # three decimals near a target's bound (1.505x is over 1.5x), one above ten
+        ratio = "—" if r.ratio is None else f"{r.ratio:.{3 if r.ratio < 10 else 1}f}x"
         lines.append(
             f"| {r.what} | {r.backend} | {r.figure} | {r.floor or '—'} | {ratio} | {r.target} | "
             f"{'yes' if r.met else '**no**'} | {r.runs} |"
