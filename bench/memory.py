@@ -12,8 +12,6 @@ Slack, and the scheduler ticks every minute), sampling the server's resident mem
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import os
 import socket
@@ -29,6 +27,7 @@ import yaml
 
 from bench.clicks import CONFIG, _fake_slack_process
 from bench.summary import Row, record
+from bench.webhook import post_handoff
 from tests.fakes import BOT_TOKEN
 
 SECRET = "bench-memory-secret"  # noqa: S105 (a throwaway secret for a local run)
@@ -89,19 +88,7 @@ def _load(
     next_sample = start
     while time.monotonic() < start + minutes * 60:
         body = _batch(n)
-        ts = str(int(time.time()))
-        mac = hmac.new(SECRET.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256)
-        answer = http.post(
-            f"{base}/hooks/handoff",
-            content=body,
-            headers={
-                "Content-Type": "application/json",
-                "X-Ignorerate-Timestamp": ts,
-                "X-Ignorerate-Signature": f"v0={mac.hexdigest()}",
-            },
-        )
-        if answer.status_code != 202:
-            raise SystemExit(f"{answer.status_code}: {answer.text[:200]}")
+        post_handoff(http, f"{base}/hooks/handoff", SECRET, body)
         n += 1
         if time.monotonic() >= next_sample:
             samples.append((time.monotonic() - start, _rss_mib(pid)))

@@ -87,23 +87,28 @@ def _batches(count: int, start: int = 0) -> list[bytes]:
     ]
 
 
+def post_handoff(client: httpx.Client, url: str, secret: str, body: bytes) -> None:
+    """One signed handoff webhook request; anything but a 202 stops the benchmark."""
+    ts = str(int(time.time()))
+    mac = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
+    answer = client.post(
+        url,
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Ignorerate-Timestamp": ts,
+            "X-Ignorerate-Signature": f"v0={mac.hexdigest()}",
+        },
+    )
+    if answer.status_code != 202:
+        raise SystemExit(f"{answer.status_code}: {answer.text[:200]}")
+
+
 def _send(url: str, bodies: list[bytes], clients: int) -> float:
     """Seconds from the first request to the last answer; every answer must be a 202."""
 
     def one(client: httpx.Client, body: bytes) -> None:
-        ts = str(int(time.time()))
-        mac = hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
-        answer = client.post(
-            url,
-            content=body,
-            headers={
-                "Content-Type": "application/json",
-                "X-Ignorerate-Timestamp": ts,
-                "X-Ignorerate-Signature": f"v0={mac.hexdigest()}",
-            },
-        )
-        if answer.status_code != 202:
-            raise SystemExit(f"{answer.status_code}: {answer.text[:200]}")
+        post_handoff(client, url, SECRET, body)
 
     with httpx.Client(timeout=60) as client, ThreadPoolExecutor(clients) as pool:
         start = time.perf_counter()
