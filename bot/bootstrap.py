@@ -12,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
@@ -303,7 +304,7 @@ def build_service(
         extra_routes=extra_routes,
         answers_later=answers_later if answer_first else None,
         background=clicks,
-        signing_secret=signing_secret or "",
+        verifier=SignatureVerifier(signing_secret) if signing_secret else None,
         lull=lull,
     )
     socket = None

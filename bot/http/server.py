@@ -53,12 +53,12 @@ class Server:
     # button clicks answered here and dispatched to Bolt on `background` (module docstring)
     answers_later: Callable[[str], bool] | None = None
     background: Executor | None = None
-    signing_secret: str = ""
+    verifier: SignatureVerifier | None = None  # the signing secret's, as Bolt checks it
     lull: Lull = field(default_factory=Lull)
 
     def _answer_first(self, text: str, headers: dict[str, str]) -> bool:
         """True if the request is a signed click whose listeners all answer later."""
-        if self.answers_later is None or self.background is None or not self.signing_secret:
+        if self.answers_later is None or self.background is None or self.verifier is None:
             return False
         if not text.startswith("payload="):
             return False
@@ -70,7 +70,7 @@ class Server:
             return False  # Bolt will say what is wrong with it
         if not ids or not all(self.answers_later(action_id) for action_id in ids):
             return False
-        return SignatureVerifier(self.signing_secret).is_valid(
+        return self.verifier.is_valid(
             text,
             headers.get("x-slack-request-timestamp", ""),
             headers.get("x-slack-signature", ""),
