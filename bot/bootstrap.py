@@ -347,7 +347,14 @@ def _teams_parts(
     routes.append(chart_route(engine, settings, teams.signer, clock))
     routes += ack_routes(engine, settings, teams.signer, clock, metrics)
     worker = _teams_worker(
-        engine, settings, teams, clock=clock, metrics=metrics, interval=interval, lull=lull
+        engine,
+        settings,
+        teams,
+        clock=clock,
+        metrics=metrics,
+        interval=interval,
+        lull=lull,
+        lease=outbox_lease(env),
     )
     return routes, worker
 
@@ -361,8 +368,10 @@ def _teams_worker(
     metrics: Metrics,
     interval: float,
     lull: Lull,
+    lease: timedelta,
 ) -> OutboxWorker | None:
-    """The Teams sender's thread, when some team has a webhook; independent of Slack."""
+    """The Teams sender's thread, when some team has a webhook; independent of Slack. Its
+    claims last IGNORERATE_OUTBOX_LEASE, as the Slack sender's do."""
     count = sum(1 for team in settings.teams if team.teams_webhook)
     if not count:
         return None
@@ -374,6 +383,7 @@ def _teams_worker(
         signer=teams.signer,
         clock=clock,
         on_result=lambda status: metrics.outbox.labels(status).inc(),
+        lease=lease,
     )
     log.info("Teams is on: cards go to %d team channels", count)
     return OutboxWorker(deliverer, interval, name="outbox-teams", yield_to=lull.wait)
