@@ -19,6 +19,7 @@ from bot.config import Settings, TeamConfig
 from bot.fields import LeadInput
 from bot.services import ingest_leads
 from metrics.model import ActionKind, ContactChannel
+from metrics.routing import MessageKind, Platform, Reach, platforms
 from storage import leads as store
 from storage import repository as repo
 from storage.engine import writing
@@ -46,6 +47,16 @@ def role_of(settings: Settings, team: TeamConfig, owner: str | None, actor: str)
     return None
 
 
+def platforms_of(team: TeamConfig, kind: MessageKind) -> frozenset[Platform]:
+    """Which platforms get a message of `kind` for `team` (the rule: metrics.routing)."""
+    reach = Reach(
+        slack_channel=bool(team.slack_channel),
+        slack_handoff_channels=bool(team.handoff_channels),
+        teams_webhook=bool(team.teams_webhook),
+    )
+    return platforms(reach, kind)
+
+
 # ---------------------------------------------------------------- handoffs
 
 
@@ -56,9 +67,12 @@ class HandoffResult:
 
 
 def card_keys(team: TeamConfig, lead: LeadInput) -> list[tuple[str, dict[str, object]]]:
-    """The cards a new lead sends: to its owner (who may turn out to be unknown in Slack;
-    then it goes to the team channel as unassigned), and to the team channel if asked."""
+    """The Slack cards a new lead sends: to its owner (who may turn out to be unknown in
+    Slack; then it goes to the team channel as unassigned), and to the team channel if
+    asked. None for a team that is not on Slack."""
     cards: list[tuple[str, dict[str, object]]] = []
+    if Platform.SLACK not in platforms_of(team, MessageKind.LEAD_CARD):
+        return cards
     if lead.owner_email:
         cards.append(("owner", {"to": "owner"}))
     elif team.slack_channel:
@@ -93,7 +107,7 @@ def receive_handoffs(
                 )
                 for suffix, payload in card_keys(team, lead)
             ]
-            if team.teams_webhook:
+            if Platform.TEAMS in platforms_of(team, MessageKind.LEAD_CARD):
                 # one card in the team's channel: a webhook reaches no one directly
                 cards.append(
                     Message(
