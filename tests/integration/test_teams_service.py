@@ -167,3 +167,14 @@ def test_a_teams_claim_left_by_a_stuck_sender_lasts_the_configured_lease(
             sending.join(timeout=20)
             stuck.stop()
             restarted.stop()
+
+
+def test_a_lease_a_teams_send_could_outlast_stops_the_start_naming_it() -> None:
+    s = settings("sqlite:////nonexistent/never-opened.db")
+    env = {
+        "PUBLIC_BASE_URL": "https://bot.example.com",
+        "IGNORERATE_LINK_SECRET": SECRET,
+        "IGNORERATE_OUTBOX_LEASE": "5",
+    }
+    with pytest.raises(ConfigError, match="IGNORERATE_OUTBOX_LEASE: 5s is not longer than"):
+        build_service(s, env, FixedClock(NOW), scheduler_interval=None)
