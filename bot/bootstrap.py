@@ -33,7 +33,7 @@ from bot.slack.listeners.actions import answers_later
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
 from bot.teams.delivery import TeamsDeliverer
-from bot.teams.messenger import TeamsMessenger
+from bot.teams.messenger import DEFAULT_TIMEOUT, TeamsMessenger
 from bot.teams.outgoing import OutgoingDoor
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision
@@ -124,6 +124,7 @@ class TeamsSetup:
 
     base_url: str
     signer: LinkSigner
+    lease: timedelta = LEASE  # IGNORERATE_OUTBOX_LEASE, as for the Slack sender
 
 
 def teams_setup(settings: Settings, env: Mapping[str, str]) -> TeamsSetup | None:
@@ -157,7 +158,21 @@ def teams_setup(settings: Settings, env: Mapping[str, str]) -> TeamsSetup | None
         signer = LinkSigner(secret)
     except ValueError as err:
         raise ConfigError("environment", "IGNORERATE_LINK_SECRET", str(err)) from None
-    return TeamsSetup(base_url.rstrip("/"), signer)
+    return TeamsSetup(base_url.rstrip("/"), signer, teams_lease(env) if users else LEASE)
+
+
+def teams_lease(env: Mapping[str, str]) -> timedelta:
+    """The Teams sender's lease: IGNORERATE_OUTBOX_LEASE, as the Slack sender's, and like
+    it longer than one send may take (TeamsMessenger's timeout)."""
+    lease = outbox_lease(env)
+    if lease.total_seconds() <= DEFAULT_TIMEOUT:
+        raise ConfigError(
+            "environment",
+            "IGNORERATE_OUTBOX_LEASE",
+            f"{int(lease.total_seconds())}s is not longer than a Teams send may take "
+            f"({int(DEFAULT_TIMEOUT)}s): a slow send would be taken over and sent twice",
+        )
+    return lease
 
 
 def outbox_lease(env: Mapping[str, str]) -> timedelta:
@@ -374,6 +389,7 @@ def _teams_worker(
         signer=teams.signer,
         clock=clock,
         on_result=lambda status: metrics.outbox.labels(status).inc(),
+        lease=teams.lease,
     )
     log.info("Teams is on: cards go to %d team channels", count)
     return OutboxWorker(deliverer, interval, name="outbox-teams", yield_to=lull.wait)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import cast
 
@@ -19,6 +19,7 @@ from bot.config import Settings, TeamConfig
 from bot.fields import LeadInput
 from bot.services import ingest_leads
 from metrics.model import ActionKind, ContactChannel
+from metrics.routing import MessageKind, Platform, Reach, platforms
 from storage import leads as store
 from storage import repository as repo
 from storage.engine import writing
@@ -46,6 +47,45 @@ def role_of(settings: Settings, team: TeamConfig, owner: str | None, actor: str)
     return None
 
 
+def platforms_of(team: TeamConfig, kind: MessageKind) -> frozenset[Platform]:
+    """Which platforms get a message of `kind` for `team` (the rule: metrics.routing)."""
+    reach = Reach(
+        slack_channel=bool(team.slack_channel),
+        slack_handoff_channels=bool(team.handoff_channels),
+        teams_webhook=bool(team.teams_webhook),
+    )
+    return platforms(reach, kind)
+
+
+class Ownership(StrEnum):
+    TEAM = "team"  # a rep or manager of the lead's team
+    CROSS_TEAM = "cross_team"  # a rep of another team, picked by an admin (and recorded so)
+
+
+def new_owner_scope(
+    settings: Settings, team: TeamConfig, role: Role, new_owner: str
+) -> Ownership | None:
+    """Whether the person `role` picked may own a lead of `team`; None: they may not (a
+    person on no team, or on another team picked by anyone but an admin)."""
+    new_owner = new_owner.lower()
+    if new_owner in team.reps or new_owner in team.managers:
+        return Ownership.TEAM
+    if role is Role.ADMIN and any(new_owner in other.reps for other in settings.teams):
+        return Ownership.CROSS_TEAM
+    return None
+
+
+# the lengths a snooze may have: every card and page offers these, and no other is taken
+SNOOZE_MINUTES = (60, 240, 1440)
+
+
+def snooze_end(at: datetime, minutes: int | None) -> datetime | None:
+    """When a snooze of `minutes` chosen at `at` ends; None: not a length offered."""
+    if minutes not in SNOOZE_MINUTES:
+        return None
+    return at + timedelta(minutes=minutes)
+
+
 # ---------------------------------------------------------------- handoffs
 
 
@@ -56,9 +96,12 @@ class HandoffResult:
 
 
 def card_keys(team: TeamConfig, lead: LeadInput) -> list[tuple[str, dict[str, object]]]:
-    """The cards a new lead sends: to its owner (who may turn out to be unknown in Slack;
-    then it goes to the team channel as unassigned), and to the team channel if asked."""
+    """The Slack cards a new lead sends: to its owner (who may turn out to be unknown in
+    Slack; then it goes to the team channel as unassigned), and to the team channel if
+    asked. None for a team that is not on Slack."""
     cards: list[tuple[str, dict[str, object]]] = []
+    if Platform.SLACK not in platforms_of(team, MessageKind.LEAD_CARD):
+        return cards
     if lead.owner_email:
         cards.append(("owner", {"to": "owner"}))
     elif team.slack_channel:
@@ -93,7 +136,7 @@ def receive_handoffs(
                 )
                 for suffix, payload in card_keys(team, lead)
             ]
-            if team.teams_webhook:
+            if Platform.TEAMS in platforms_of(team, MessageKind.LEAD_CARD):
                 # one card in the team's channel: a webhook reaches no one directly
                 cards.append(
                     Message(
@@ -178,6 +221,8 @@ class Result(StrEnum):
     ALREADY_EXCLUDED = "already_excluded"
     NO_SUCH_LEAD = "no_such_lead"
     BAD_REQUEST = "bad_request"
+    SNOOZE_NOT_OFFERED = "snooze_not_offered"  # a length no card offers
+    OWNER_OUTSIDE_TEAM = "owner_outside_team"  # reassigned to someone the rule refuses
 
 
 @dataclass(frozen=True)
@@ -193,7 +238,7 @@ class Click:
     channel: ContactChannel | None = None
     reason: str | None = None
     new_owner_email: str | None = None
-    until: datetime | None = None
+    snooze_minutes: int | None = None  # one of SNOOZE_MINUTES, from `at`
 
 
 @dataclass(frozen=True)
@@ -223,18 +268,23 @@ def act(engine: Engine, settings: Settings, click: Click, now: datetime) -> Clic
         ).first()
         if done is not None:
             return ClickOutcome(Result.REPEATED, lead, role)
-        actions, refusal, took_over = _plan(conn, settings, lead, role, click)
+        actions, refusal, took_over = _plan(
+            conn, settings, team=team, lead=lead, role=role, click=click
+        )
         if refusal is not None:
             return ClickOutcome(refusal, store.lead_view(conn, lead.id) or lead, role)
         repo.add_actions(conn, actions, now)
-        if click.kind is ActionKind.SNOOZED and click.until is not None:
-            store.set_snooze(conn, lead.id, click.until)
+        until = actions[-1].until
+        if click.kind is ActionKind.SNOOZED and until is not None:
+            store.set_snooze(conn, lead.id, until)
         return ClickOutcome(Result.RECORDED, store.lead_view(conn, lead.id), role, took_over)
 
 
 def _plan(  # noqa: PLR0911 (one early answer per rule, in the order they apply)
     conn: Connection,
     settings: Settings,
+    *,
+    team: TeamConfig,
     lead: store.LeadView,
     role: Role,
     click: Click,
@@ -243,6 +293,18 @@ def _plan(  # noqa: PLR0911 (one early answer per rule, in the order they apply)
     excludes = bool(reason and reason.excludes) or click.kind is ActionKind.EXCLUDED
     if click.kind is ActionKind.REJECTED and reason is None:
         return [], Result.BAD_REQUEST, False
+    if click.kind is ActionKind.REASSIGNED and not click.new_owner_email:
+        return [], Result.BAD_REQUEST, False
+    # what was asked for is checked before what the lead's state makes of it
+    cross_team = False
+    if click.kind is ActionKind.REASSIGNED and click.new_owner_email:
+        scope = new_owner_scope(settings, team, role, click.new_owner_email)
+        if scope is None:
+            return [], Result.OWNER_OUTSIDE_TEAM, False
+        cross_team = scope is Ownership.CROSS_TEAM
+    until = snooze_end(click.at, click.snooze_minutes)
+    if click.kind is ActionKind.SNOOZED and until is None:
+        return [], Result.SNOOZE_NOT_OFFERED, False
     if lead.excluded_at is not None:
         return [], Result.ALREADY_EXCLUDED, False
     took_over = False
@@ -272,13 +334,8 @@ def _plan(  # noqa: PLR0911 (one early answer per rule, in the order they apply)
     elif excludes:
         if not store.claim_exclusion(conn, lead.id, click.at):
             return [], Result.ALREADY_EXCLUDED, False
-    elif click.kind is ActionKind.REASSIGNED and not click.new_owner_email:
-        return [], Result.BAD_REQUEST, False
-    elif click.kind is ActionKind.SNOOZED:
-        if click.until is None:
-            return [], Result.BAD_REQUEST, False
-        if lead.first_action_at is not None:
-            return [], Result.ALREADY_ACTIONED, False
+    elif click.kind is ActionKind.SNOOZED and lead.first_action_at is not None:
+        return [], Result.ALREADY_ACTIONED, False
     actions.append(
         repo.NewAction(
             lead_id=lead.id,
@@ -291,7 +348,8 @@ def _plan(  # noqa: PLR0911 (one early answer per rule, in the order they apply)
             excludes=excludes and click.kind is ActionKind.REJECTED,
             actor_email=click.actor_email,
             new_owner_email=click.new_owner_email,
-            until=click.until,
+            until=until if click.kind is ActionKind.SNOOZED else None,
+            cross_team=cross_team,
         )
     )
     return actions, None, took_over

@@ -40,9 +40,11 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock
 from bot.config import Delivery, Settings
+from bot.leads import platforms_of
 from bot.slack import blocks
 from bot.slack.messenger import SlackMessenger
 from bot.slack.people import Directory
+from metrics.routing import MessageKind, Platform
 from storage import leads as store
 from storage import nudges as nudge_store
 from storage import outbox as rows
@@ -391,6 +393,8 @@ class Deliverer(OutboxSender):
         team = self.settings.team(lead.team)
         if team is None:
             raise Undeliverable(f'team "{lead.team}" is not configured any more')
+        if Platform.SLACK not in platforms_of(team, MessageKind.LEAD_CARD):
+            raise Undeliverable(f"team {team.name} is not on Slack (only on Microsoft Teams)")
         target: str | None = None
         tz = team.timezone
         if to == "owner" and lead.owner is not None:
@@ -423,6 +427,9 @@ class Deliverer(OutboxSender):
         teams = [t for t in (self.settings.team(n) for n in team_names) if t is not None]
         if not teams:
             raise Undeliverable(f"teams {team_names} are not configured any more")
+        teams = [t for t in teams if Platform.SLACK in platforms_of(t, MessageKind.DIGEST)]
+        if not teams:
+            raise Undeliverable(f"teams {team_names} are not on Slack (only on Microsoft Teams)")
         now = self.clock.now()
         since = now - timedelta(days=max(t.nudges.lookback_days for t in teams))
         include = [int(i) for i in payload["lead_ids"]]

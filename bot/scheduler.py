@@ -52,7 +52,7 @@ class TickResult:
 
     @property
     def queued(self) -> int:
-        return len(self.sweep.messages) + len(self.summaries)
+        return len(self.sweep.messages) + len(self.sweep.teams_messages) + len(self.summaries)
 
 
 Job = Callable[[Connection, Settings, datetime], list[str]]

@@ -17,11 +17,12 @@ from sqlalchemy import Connection, Table, select, update
 
 from bot.config import Settings, TeamConfig
 from bot.i18n import t
-from bot.leads import enqueue
+from bot.leads import enqueue, platforms_of
 from bot.services import UnknownTeamError, team_ids
 from bot.slack.summary_blocks import summary_blocks
 from bot.teams.cards import CHART_PLACEHOLDER, summary_card
 from metrics.rates import Counts
+from metrics.routing import MessageKind, Platform
 from metrics.summary import (
     IsoWeek,
     Summary,
@@ -118,10 +119,11 @@ def _enqueue(
     now: datetime,
 ) -> list[str]:
     queued = []
-    if channel is not None:
-        queued += _enqueue_slack(conn, settings, summary, channel=channel, keys=keys, now=now)
     team = settings.team(summary.team)
-    if team is not None and team.teams_webhook:
+    to = platforms_of(team, MessageKind.SUMMARY) if team is not None else frozenset()
+    if channel is not None and Platform.SLACK in to:
+        queued += _enqueue_slack(conn, settings, summary, channel=channel, keys=keys, now=now)
+    if Platform.TEAMS in to:
         # the card is made now, from this summary; its chart URL is signed when it is
         # delivered (bot.teams.delivery), so the days the image lives start from then
         card = summary_card(summary, CHART_PLACEHOLDER, settings.locale)
@@ -208,7 +210,7 @@ def make_summary(
     week nor the week before (a new install, a team not yet live) gets its row, so the
     week counts as done, but no message saying there is nothing to say."""
     config = _team(settings, team)
-    if not config.slack_channel and not config.teams_webhook:
+    if not platforms_of(config, MessageKind.SUMMARY):
         raise NoChannelError(config.name)
     label = str(parse_week(week))
     team_id = _ids(conn, settings, now)[config.name]
@@ -233,7 +235,7 @@ def enqueue_due_summaries(conn: Connection, settings: Settings, now: datetime) -
     outbox keys queued. Called every minute inside the caller's transaction."""
     queued: list[str] = []
     for team in settings.teams:
-        if not team.summary.enabled or not (team.slack_channel or team.teams_webhook):
+        if not team.summary.enabled or not platforms_of(team, MessageKind.SUMMARY):
             continue
         due = due_summary(team.timezone, team.summary, now)
         if due is None:
@@ -249,7 +251,7 @@ def resend_summary(
     """Queues the summary again (numbers as of `now`) under keys ending `:resend-N`, N the
     next free number. Makes the (team, week) row if the summary was never made."""
     config = _team(settings, team)
-    if not config.slack_channel and not config.teams_webhook:
+    if not platforms_of(config, MessageKind.SUMMARY):
         raise NoChannelError(config.name)
     label = str(parse_week(week))
     team_id = _ids(conn, settings, now)[config.name]

@@ -18,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection
 
 from bot.config import Settings, TeamConfig
-from bot.leads import Message, enqueue_many
+from bot.leads import Message, enqueue_many, platforms_of
 from metrics.model import ActionKind
 from metrics.nudges import NextNudge, Stage, defers_to_snooze, next_nudge, pick_round_robin
+from metrics.routing import MessageKind, Platform
 from storage import nudges as store
 from storage import repository as repo
 
@@ -296,6 +297,8 @@ class _Digests:
 
     def add(self, p: _Planned) -> None:
         lead, team, stage = p.lead_id, p.team, p.stage
+        if Platform.SLACK not in platforms_of(team, MessageKind.DIGEST):
+            return  # a Teams-only team: its channel's card says it all
         if stage in (Stage.HEADS_UP, Stage.REMINDER):
             if p.owner is not None:
                 self.reps[p.owner][team.name].append(lead)
@@ -337,7 +340,7 @@ class _TeamsDigests:
         self.escalations: dict[str, list[int]] = defaultdict(list)
 
     def add(self, p: _Planned) -> None:
-        if not p.team.teams_webhook:
+        if Platform.TEAMS not in platforms_of(p.team, MessageKind.DIGEST):
             return
         if p.stage in (Stage.HEADS_UP, Stage.REMINDER):
             self.reminders[p.team.name].append(p.lead_id)

@@ -56,6 +56,7 @@ class NewAction:
     actor_email: str | None = None
     new_owner_email: str | None = None
     until: datetime | None = None
+    cross_team: bool = False  # reassigned by an admin to a rep of another team
 
     @property
     def is_exclusion(self) -> bool:
@@ -330,6 +331,7 @@ def _apply_summaries(
                     "rep_id": reps.get(a.new_owner_email or ""),
                     "since": a.at,
                     "action_id": action_id,
+                    "cross_team": a.cross_team,
                 }
             )
 

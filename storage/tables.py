@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -121,7 +122,9 @@ class LeadOwner(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
     rep_id: Mapped[int | None] = mapped_column(ForeignKey("reps.id"))
     since: Mapped[datetime]
-    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))  # who moved it
+    # an admin gave the lead to a rep of another team (anyone else picks in the lead's team)
+    cross_team: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Action(Base):

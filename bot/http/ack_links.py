@@ -23,7 +23,7 @@ import re
 import secrets
 from base64 import b64encode
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 from typing import Any
 from urllib.parse import parse_qs
@@ -39,9 +39,9 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.http.metrics import Metrics
 from bot.i18n import t
-from bot.leads import Click, ClickOutcome, Result, act
+from bot.leads import SNOOZE_MINUTES, Click, ClickOutcome, Result, act
 from bot.links import ExpiredLinkError, LinkSigner, TamperedLinkError
-from bot.slack.blocks import SNOOZE_MINUTES, reason_label
+from bot.slack.blocks import reason_label
 from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
 
@@ -281,7 +281,6 @@ class AckPages:
                 self._message_page(t(self.loc, "ack.not_recorded"), "ack.bad_choice", 400)
             )
         now = self.clock.now()
-        until = now + timedelta(minutes=choice.minutes) if choice.minutes else None
         click = Click(
             lead_id=link.lead_id,
             actor_email=actor,
@@ -291,7 +290,7 @@ class AckPages:
             via="teams",
             channel=choice.channel,
             reason=choice.reason,
-            until=until,
+            snooze_minutes=choice.minutes,
         )
         return act(self.engine, self.settings, click, now)
 
@@ -419,7 +418,7 @@ class AckPages:
             return self._message_page(t(loc, "ack.not_found_title"), "click.no_such_lead", 404)
         if result is Result.FORBIDDEN:
             return self._message_page(t(loc, "ack.forbidden_title"), "click.forbidden", 403)
-        if result is Result.BAD_REQUEST:
+        if result in (Result.BAD_REQUEST, Result.SNOOZE_NOT_OFFERED, Result.OWNER_OUTSIDE_TEAM):
             return self._message_page(t(loc, "ack.not_recorded"), "ack.bad_choice", 400)
         lines: list[str]
         if result is Result.RECORDED:

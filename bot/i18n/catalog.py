@@ -145,6 +145,16 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "I can't find an email for that person in Slack; nothing was recorded.",
         "ja": "その方のメールアドレスが Slack で見つからないため、記録していません。",
     },
+    "click.snooze_not_offered": {
+        "en": "Reminders can be snoozed for {choices} only; nothing was recorded.",
+        "ja": "リマインドの延期は {choices} のいずれかだけです。記録していません。",
+    },
+    "click.owner_outside_team": {
+        "en": "The person picked is not a rep or manager of team {team} (only an admin may "
+        "pick a rep of another team); nothing was recorded.",
+        "ja": "選ばれた方はチーム {team} の担当者でもマネージャーでもありません"
+        "（他チームの担当者を選べるのは管理者だけです）。記録していません。",
+    },
     "click.failed": {
         "en": "Something went wrong on our side; nothing was recorded. Please try again.",
         "ja": "内部エラーのため記録できませんでした。もう一度お試しください。",

@@ -28,7 +28,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.http.metrics import Metrics
 from bot.i18n import t
-from bot.leads import ClickOutcome, Result
+from bot.leads import SNOOZE_MINUTES, ClickOutcome, Result
 from bot.slack import blocks
 from bot.slack.messenger import SlackMessenger
 from bot.slack.people import Directory
@@ -77,7 +77,7 @@ class SlackContext:
             except Exception:
                 log.exception("could not update the card of lead %s in %s", lead_id, channel)
 
-    def explain(self, outcome: ClickOutcome) -> str | None:
+    def explain(self, outcome: ClickOutcome) -> str | None:  # noqa: PLR0911 (one per result)
         """What to tell a person whose click recorded nothing (None: it was recorded)."""
         loc = self.locale
         if outcome.result is Result.FORBIDDEN:
@@ -96,6 +96,11 @@ class SlackContext:
                 actor=blocks.who(lead.first_actor, loc),
                 when=blocks.when(moment, tz) if moment else "",
             )
+        if outcome.result is Result.SNOOZE_NOT_OFFERED:
+            choices = ", ".join(blocks.human_minutes(m, loc) for m in SNOOZE_MINUTES)
+            return t(loc, "click.snooze_not_offered", choices=choices)
+        if outcome.result is Result.OWNER_OUTSIDE_TEAM and outcome.lead is not None:
+            return t(loc, "click.owner_outside_team", team=outcome.lead.team)
         if outcome.result is Result.BAD_REQUEST:
             return t(loc, "click.failed")
         return None

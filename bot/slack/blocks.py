@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
+from bot.leads import SNOOZE_MINUTES
 from bot.render import percent
 from metrics.model import ContactChannel, RejectReason
 from metrics.rates import Counts
@@ -31,7 +32,6 @@ CHANNEL_EMOJI = {
     ContactChannel.MESSAGE: ":speech_balloon:",
     ContactChannel.OTHER: ":white_check_mark:",
 }
-SNOOZE_MINUTES = (60, 240, 1440)
 
 
 def plain(text: str) -> dict[str, Any]:

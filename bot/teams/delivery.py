@@ -24,10 +24,12 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock
 from bot.config import Settings, TeamConfig
+from bot.leads import platforms_of
 from bot.links import LinkSigner, ack_url
 from bot.outbox import LEASE, OutboxSender, Refusal, Undeliverable
 from bot.teams.cards import CHART_PLACEHOLDER, Card, digest_card, lead_card
 from bot.teams.messenger import TeamsMessenger, TeamsSendError
+from metrics.routing import MessageKind, Platform
 from storage import leads as store
 from storage import nudges as nudge_store
 from storage import reports
@@ -80,11 +82,11 @@ class TeamsDeliverer(OutboxSender):
             return Refusal(str(err), wait=timedelta(seconds=err.retry_after or 1))
         return Refusal(str(err), permanent=err.permanent)
 
-    def _webhook(self, name: str) -> tuple[TeamConfig, str]:
+    def _webhook(self, name: str, kind: MessageKind) -> tuple[TeamConfig, str]:
         team = self.settings.team(name)
         if team is None:
             raise Undeliverable(f'team "{name}" is not configured any more')
-        if not team.teams_webhook:
+        if Platform.TEAMS not in platforms_of(team, kind) or not team.teams_webhook:
             raise Undeliverable(f"team {name} has no teams_webhook any more")
         return team, team.teams_webhook
 
@@ -107,7 +109,7 @@ class TeamsDeliverer(OutboxSender):
             lead = store.lead_view(conn, lead_id)
         if lead is None:
             raise Undeliverable(f"lead {lead_id} does not exist")
-        team, url = self._webhook(lead.team)
+        team, url = self._webhook(lead.team, MessageKind.LEAD_CARD)
         now = self.clock.now()
         # the link names the rep it is meant for, the owner; an unassigned lead's link names
         # nobody, and its page asks who is taking it
@@ -116,7 +118,7 @@ class TeamsDeliverer(OutboxSender):
         return self._post(url, card)
 
     def _digest(self, payload: dict[str, Any]) -> str:
-        team, url = self._webhook(str(payload["team"]))
+        team, url = self._webhook(str(payload["team"]), MessageKind.DIGEST)
         reminders = [int(i) for i in payload.get("reminders", [])]
         escalations = [int(i) for i in payload.get("escalations", [])]
         now = self.clock.now()
@@ -155,7 +157,7 @@ class TeamsDeliverer(OutboxSender):
         return self._post(url, card)
 
     def _summary(self, payload: dict[str, Any]) -> str:
-        team, url = self._webhook(str(payload["team"]))
+        team, url = self._webhook(str(payload["team"]), MessageKind.SUMMARY)
         week = str(payload["week"])
         with self.engine.connect() as conn:
             team_id = reports.team_id(conn, team.name)

@@ -185,16 +185,16 @@ def test_snooze_defers_the_reminder_but_not_the_escalation(engine: Engine) -> No
             lead_id=lead,
             actor_email="a@example.com",
             kind=ActionKind.SNOOZED,
-            at=T0 + timedelta(minutes=5),
+            at=T0 + timedelta(minutes=45),
             key="snooze",
             via="test",
-            until=T0 + timedelta(minutes=120),
+            snooze_minutes=60,  # until 105
         ),
-        T0 + timedelta(minutes=5),
+        T0 + timedelta(minutes=45),
     )
     assert stages(run(engine, s, 60)) == []
     assert stages(run(engine, s, 90)) == []  # the reminder waits, so the escalation too
-    assert stages(run(engine, s, 120)) == [(lead, Stage.REMINDER, 0), (lead, Stage.ESCALATION, 0)]
+    assert stages(run(engine, s, 105)) == [(lead, Stage.REMINDER, 0), (lead, Stage.ESCALATION, 0)]
 
 
 def test_an_unassigned_lead_is_chased_in_the_team_channel(engine: Engine) -> None:

@@ -4,6 +4,8 @@ link it signed (and only then), and delivers to Teams with Slack off."""
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,3 +115,66 @@ def test_teams_cards_go_out_with_slack_off(engine: Engine, database_url: str) ->
         finally:
             service.stop()
         assert len(hook.received) == 1
+
+
+def test_a_teams_claim_left_by_a_stuck_sender_lasts_the_configured_lease(
+    engine: Engine, database_url: str
+) -> None:
+    # a webhook that takes the request and never answers: its sender is stuck mid-send
+    # with the row claimed, as one killed there leaves it
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    taken: list[socket.socket] = []
+    arrived = threading.Event()
+
+    def swallow() -> None:
+        conn, _ = listener.accept()
+        taken.append(conn)
+        arrived.set()
+
+    env = {
+        "PUBLIC_BASE_URL": "https://bot.example.com",
+        "IGNORERATE_LINK_SECRET": SECRET,
+        "IGNORERATE_OUTBOX_LEASE": "600",
+    }
+    clock = FixedClock(NOW)
+    stuck_settings = settings(database_url, f"http://127.0.0.1:{port}/workflows/1?sig=x")
+    with fake_workflows() as hook:
+        stuck = build_service(stuck_settings, env, clock, scheduler_interval=None)
+        restarted = build_service(
+            settings(database_url, hook.webhook()), env, clock, scheduler_interval=None
+        )
+        assert stuck.teams_worker is not None
+        assert restarted.teams_worker is not None
+        seed_team(engine, stuck_settings)
+        threading.Thread(target=swallow, daemon=True).start()
+        sending = threading.Thread(target=stuck.teams_worker.deliverer.run_once, daemon=True)
+        sending.start()
+        try:
+            assert arrived.wait(timeout=20)
+            again = restarted.teams_worker.deliverer
+            assert again.run_once() == 0
+            clock.advance(timedelta(minutes=5))  # the default lease (2 min) is long past
+            assert again.run_once() == 0
+            assert hook.received == []
+            clock.advance(timedelta(minutes=5, seconds=1))  # the configured 10 min are past
+            assert again.run_once() == 1
+            assert len(hook.received) == 1
+        finally:
+            for conn in taken:
+                conn.close()
+            listener.close()
+            sending.join(timeout=20)
+            stuck.stop()
+            restarted.stop()
+
+
+def test_a_lease_a_teams_send_could_outlast_stops_the_start_naming_it() -> None:
+    s = settings("sqlite:////nonexistent/never-opened.db")
+    env = {
+        "PUBLIC_BASE_URL": "https://bot.example.com",
+        "IGNORERATE_LINK_SECRET": SECRET,
+        "IGNORERATE_OUTBOX_LEASE": "5",
+    }
+    with pytest.raises(ConfigError, match="IGNORERATE_OUTBOX_LEASE: 5s is not longer than"):
+        build_service(s, env, FixedClock(NOW), scheduler_interval=None)

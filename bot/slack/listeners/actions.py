@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App
@@ -127,10 +126,16 @@ def register(app: App, ctx: SlackContext) -> None:
 
     def snooze(body: dict[str, Any], action: dict[str, Any]) -> None:
         lead_text, _, minutes = action["selected_option"]["value"].partition(":")
-        until = ctx.clock.now() + timedelta(minutes=int(minutes))
-        outcome = perform(ctx, body, action, int(lead_text), kind=ActionKind.SNOOZED, until=until)
+        # the length is the use case's to judge: one not offered (or not a number) is
+        # refused there, privately, with nothing recorded
+        length = int(minutes) if minutes.isascii() and minutes.isdigit() else None
+        outcome = perform(
+            ctx, body, action, int(lead_text), kind=ActionKind.SNOOZED, snooze_minutes=length
+        )
         channel, _ = _where(body)
-        if outcome is not None and outcome.result is Result.RECORDED and outcome.lead and channel:
+        until = outcome.lead.snoozed_until if outcome and outcome.lead else None
+        if outcome is not None and outcome.result is Result.RECORDED and until and channel:
+            assert outcome.lead is not None
             tz = ctx.tz_of(outcome.lead.owner, outcome.lead.team)
             ctx.messenger.ephemeral(
                 channel,

@@ -1,0 +1,27 @@
+"""lead_owners.cross_team: an admin gave the lead to a rep of another team
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("lead_owners") as batch:
+        batch.add_column(
+            sa.Column("cross_team", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("lead_owners") as batch:
+        batch.drop_column("cross_team")
