@@ -108,9 +108,8 @@ def ensure_database(url: str, data: Path, leads: int) -> None:
         write(Shape(leads=leads), data)
     upgrade(engine)
     env = {**os.environ, "DATABASE_URL": url, "IGNORERATE_CONFIG": str(data / "ignorerate.yml")}
-    cli = [sys.executable, "-m", "bot"]
     for kind in ("leads", "actions"):
-        seconds, _ = _child([*cli, "import", kind, str(data / f"{kind}.csv")], env)
+        seconds, _ = _child("bot", ["import", kind, str(data / f"{kind}.csv")], env)
         print(f"# imported {kind} into {url} in {seconds:.0f} s", file=sys.stderr)
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
@@ -303,6 +302,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     parser.add_argument("--summary", help="append the result to this file (bench.summary)")
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
     data = (args.out / f"data-{args.leads}").resolve()
     urls = {}
     for backend in args.backends.split(","):

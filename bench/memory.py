@@ -6,7 +6,8 @@ Runs the real server (`python -m bot serve`) on SQLite with Slack pointed at the
 fake Slack (its own process), waits until it is idle, then for --minutes sends a signed
 batch of 50 new leads every second (each lead's card goes through the outbox to the fake
 Slack, and the scheduler ticks every minute), sampling the server's resident memory
-(VmRSS) every 5 s. A leak shows as the second half's peak above the first half's.
+(VmRSS) every --sample-seconds (5). A leak shows as the second half's peak above the first
+half's.
 """
 
 from __future__ import annotations
@@ -79,9 +80,10 @@ def _wait_healthy(http: httpx.Client, base: str) -> None:
 
 
 def _load(
-    http: httpx.Client, base: str, pid: int, minutes: float
+    http: httpx.Client, base: str, pid: int, minutes: float, every: float
 ) -> tuple[list[tuple[float, float]], int]:
-    """A signed batch a second for `minutes`; (seconds, RSS MiB) every 5 s, and batches."""
+    """A signed batch a second for `minutes`; (seconds, RSS MiB) every `every` seconds,
+    and the number of batches."""
     samples: list[tuple[float, float]] = []
     start = time.monotonic()
     n = 0
@@ -92,7 +94,7 @@ def _load(
         n += 1
         if time.monotonic() >= next_sample:
             samples.append((time.monotonic() - start, _rss_mib(pid)))
-            next_sample += 5
+            next_sample += every
         time.sleep(max(0.0, start + n - time.monotonic()))
     return samples, n
 
@@ -103,6 +105,12 @@ def main() -> None:
     )
     parser.add_argument("--summary", help="append the result to this file (bench.summary)")
     parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument(
+        "--sample-seconds",
+        type=float,
+        default=5,
+        help="RSS sampled this often; the idle figure is taken this long after start-up",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, _fake_slack_process(50) as slack_url:
         config = Path(tmp) / "ignorerate.yml"
@@ -126,16 +134,19 @@ def main() -> None:
         try:
             with httpx.Client(timeout=30) as http:
                 _wait_healthy(http, base)
-                time.sleep(5)
+                time.sleep(args.sample_seconds)
                 idle = _rss_mib(server.pid)
-                samples, n = _load(http, base, server.pid, args.minutes)
+                samples, n = _load(http, base, server.pid, args.minutes, args.sample_seconds)
         finally:
             server.terminate()
             server.wait(timeout=30)
     half = args.minutes * 30
     first = max(r for t, r in samples if t < half)
     second = max(r for t, r in samples if t >= half)
-    print(f"# {n} batches of 50 leads in {args.minutes} min, RSS sampled every 5 s")
+    print(
+        f"# {n} batches of 50 leads in {args.minutes} min, "
+        f"RSS sampled every {args.sample_seconds:g} s"
+    )
     print("| idle RSS | peak RSS, first half | peak RSS, second half | growth |")
     print("|---|---|---|---|")
     print(f"| {idle:.0f} MiB | {first:.0f} MiB | {second:.0f} MiB | {second - first:+.0f} MiB |")

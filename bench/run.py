@@ -85,8 +85,8 @@ runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 """
 
 
-def _child(module_args: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Seconds and peak RSS (KiB) of `python -m <module_args>` in a child process.
+def _child(module: str, args: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Seconds and peak RSS (KiB) of `python -m <module> <args>` in a child process.
 
     The peak is the child's own VmHWM, not `getrusage(RUSAGE_CHILDREN).ru_maxrss`: Linux
     counts in a child's maxrss the memory of the parent it was forked from (kept across
@@ -95,7 +95,7 @@ def _child(module_args: list[str], env: dict[str, str]) -> tuple[float, int]:
     with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
         start = time.perf_counter()
         subprocess.run(  # noqa: S603 (our own CLI)
-            [sys.executable, "-c", _OWN_PEAK, *module_args],
+            [sys.executable, "-c", _OWN_PEAK, module, *args],
             env={**env, "BENCH_PEAK_FILE": peak.name},
             check=True,
             stdout=subprocess.DEVNULL,
@@ -194,11 +194,10 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
         engine = make_engine(url)
         upgrade(engine)
         env = {**os.environ, "DATABASE_URL": url, "IGNORERATE_CONFIG": str(config)}
-        cli = ["bot"]
         lead_rows = sum(1 for _ in leads_csv.open(encoding="utf-8")) - 1
         action_rows = sum(1 for _ in actions_csv.open(encoding="utf-8")) - 1
-        t_leads, rss_leads = _child([*cli, "import", "leads", str(leads_csv)], env)
-        t_actions, rss_actions = _child([*cli, "import", "actions", str(actions_csv)], env)
+        t_leads, rss_leads = _child("bot", ["import", "leads", str(leads_csv)], env)
+        t_actions, rss_actions = _child("bot", ["import", "actions", str(actions_csv)], env)
         with leads_csv.open(encoding="utf-8") as f:
             floor_rows = [
                 {

@@ -4,6 +4,7 @@ PostgreSQL comes from TEST_DATABASE_URL (default: the local server, database `te
 Each test session works in a database of its own, created and dropped here. Where
 PostgreSQL cannot be reached, its tests are skipped with the reason, except under CI
 (CI=true), where that is a failure: the production database is never silently untested.
+Under CI=true any other skip fails too (tests/skip_policy.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from sqlalchemy.engine import make_url
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.tables import Base
+from tests.skip_policy import (  # noqa: F401 (hooks, found by name)
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+)
 
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -29,7 +29,7 @@ from storage.engine import make_engine
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeSlack, fake_slack, serve
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "slack-payloads"
+PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
 SIGNING_SECRET = "signing-secret-for-tests"
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # Tuesday 12:00 in Tokyo
@@ -76,11 +76,9 @@ USERS = {
 }
 
 
-def shared(name: str) -> str:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the shared Slack payloads live beside the project)")
-    return path.read_text(encoding="utf-8")
+def slack_payload(name: str) -> str:
+    """A request body as Slack sends it, from tests/fixtures/slack (see its README)."""
+    return (PAYLOADS / name).read_text(encoding="utf-8")
 
 
 def sign_webhook(body: bytes, timestamp: int, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
@@ -207,7 +205,7 @@ class Bot:
     def command(
         self, user: str, text: str, channel: str = "CELSEWHERE", **kwargs: Any
     ) -> httpx.Response:
-        fields = dict(parse_qsl(shared("slash_command.form-urlencoded.txt")))
+        fields = dict(parse_qsl(slack_payload("slash_command.txt")))
         fields.update(
             {
                 "command": "/ignorerate",
@@ -220,7 +218,7 @@ class Bot:
         return self.slack_post(urlencode(fields), "application/x-www-form-urlencoded", **kwargs)
 
     def event(self, event: dict[str, Any], event_id: str, **kwargs: Any) -> httpx.Response:
-        envelope = json.loads(shared("event_message_from_other_app_bot_id.json"))
+        envelope = json.loads(slack_payload("event_callback.json"))
         envelope["event"] = event
         envelope["event_id"] = event_id
         return self.slack_post(json.dumps(envelope), "application/json", **kwargs)
@@ -238,8 +236,8 @@ class Bot:
         action_ts: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        payload: dict[str, Any] = json.loads(shared("block_actions_button.json"))
-        payload["user"] = {"id": user, "username": user.lower(), "team_id": "T111"}
+        payload: dict[str, Any] = json.loads(slack_payload("block_actions.json"))
+        payload["user"] = {"id": user, "username": user.lower(), "team_id": payload["team"]["id"]}
         payload["container"] = {
             "type": "message",
             "message_ts": ts,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.tables import Action, Lead, Rep
-from tests.e2e.conftest import CONFIG, NOW, Bot, running_bot, shared
+from tests.e2e.conftest import CONFIG, NOW, Bot, running_bot, slack_payload
 from tests.e2e.test_thin_path import lead
 
 
@@ -176,7 +176,7 @@ def test_reject_opens_a_modal_and_its_submission_records_the_reason(bot: Bot) ->
     assert "not_a_fit" in codes
     assert "duplicate" in codes
 
-    submission = json.loads(shared("view_submission.json"))
+    submission = json.loads(slack_payload("view_submission.json"))
     submission["user"] = {"id": "UA", "username": "a", "team_id": "T111"}
     submission["view"].update(
         {
@@ -203,7 +203,7 @@ def test_reject_opens_a_modal_and_its_submission_records_the_reason(bot: Bot) ->
 
 def test_a_rejection_for_an_excluding_reason_takes_the_lead_out_of_the_count(bot: Bot) -> None:
     lead_id = new_lead(bot)
-    submission = json.loads(shared("view_submission.json"))
+    submission = json.loads(slack_payload("view_submission.json"))
     submission["user"] = {"id": "UA", "username": "a", "team_id": "T111"}
     submission["view"].update(
         {
@@ -231,7 +231,7 @@ def test_a_rejection_for_an_excluding_reason_takes_the_lead_out_of_the_count(bot
 
 def test_a_submission_without_a_reason_is_answered_with_an_error(bot: Bot) -> None:
     lead_id = new_lead(bot)
-    submission = json.loads(shared("view_submission.json"))
+    submission = json.loads(slack_payload("view_submission.json"))
     submission["view"].update(
         {
             "callback_id": "lead.reject",

@@ -17,7 +17,7 @@ import yaml
 from bot.bootstrap import build_service
 from bot.clock import FixedClock
 from bot.config import parse_settings
-from tests.e2e.conftest import CONFIG, NOW, USERS, shared
+from tests.e2e.conftest import CONFIG, NOW, USERS, slack_payload
 from tests.fakes import APP_TOKEN, BOT_TOKEN, fake_slack
 
 
@@ -86,7 +86,7 @@ def test_socket_mode_connects_and_answers_a_slash_command(database_url: str) -> 
         try:
             assert slack.socket_connected.wait(10), "the bot never opened the socket"
             assert slack.called("apps.connections.open")
-            envelope = json.loads(shared("socket_mode_slash_commands_envelope.json"))
+            envelope = json.loads(slack_payload("socket_mode_slash_commands.json"))
             envelope["payload"].update(
                 {
                     "command": "/ignorerate",

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from bot.http.ack_links import ack_routes
 from bot.links import LinkSigner, _b64, ack_url
 from storage.repository import ensure_reps
-from tests.e2e.conftest import WEBHOOK_SECRET, Bot, shared, sign_webhook
+from tests.e2e.conftest import WEBHOOK_SECRET, Bot, sign_webhook, slack_payload
 from tests.e2e.test_clicks import new_lead
 from tests.e2e.test_thin_path import lead
 from tests.fakes import serve
@@ -82,34 +82,38 @@ def _expired(d: Doors) -> str:
 
 
 STALE = int(time.time()) - 301  # only grows staler while the suite runs
-EVENT = "event_message_from_other_app_bot_id.json"
+EVENT = "event_callback.json"
 
 # (door, what is wrong, the request, the status it must get)
 CASES: list[tuple[str, str, Callable[[Doors], httpx.Response], int]] = [
     (
         "slack event",
         "wrong secret",
-        lambda d: d.bot.slack_post(shared(EVENT), "application/json", secret="not-the-secret"),
+        lambda d: d.bot.slack_post(
+            slack_payload(EVENT), "application/json", secret="not-the-secret"
+        ),
         401,
     ),
     (
         "slack event",
         "stale",
-        lambda d: d.bot.slack_post(shared(EVENT), "application/json", timestamp=STALE),
+        lambda d: d.bot.slack_post(slack_payload(EVENT), "application/json", timestamp=STALE),
         401,
     ),
     (
         "slack event",
         "from the future",
         lambda d: d.bot.slack_post(
-            shared(EVENT), "application/json", timestamp=int(time.time()) + 400
+            slack_payload(EVENT), "application/json", timestamp=int(time.time()) + 400
         ),
         401,
     ),
     (
         "slack event",
         "unsigned",
-        lambda d: _slack_raw(d.bot, shared(EVENT).encode(), {"Content-Type": "application/json"}),
+        lambda d: _slack_raw(
+            d.bot, slack_payload(EVENT).encode(), {"Content-Type": "application/json"}
+        ),
         401,
     ),
     (
@@ -117,7 +121,7 @@ CASES: list[tuple[str, str, Callable[[Doors], httpx.Response], int]] = [
         "timestamp not a number",
         lambda d: _slack_raw(
             d.bot,
-            shared(EVENT).encode(),
+            slack_payload(EVENT).encode(),
             {
                 "Content-Type": "application/json",
                 "X-Slack-Request-Timestamp": "soon",
