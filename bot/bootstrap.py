@@ -32,6 +32,7 @@ from bot.slack.app import SlackContext, build_app
 from bot.slack.listeners.actions import answers_later
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
+from bot.slack.readiness import SlackReadiness
 from bot.teams.delivery import TeamsDeliverer
 from bot.teams.messenger import TeamsMessenger
 from bot.teams.outgoing import OutgoingDoor
@@ -73,6 +74,13 @@ class Service:
     scheduler: Scheduler | None = None
     teams_worker: OutboxWorker | None = None  # runs whether Slack is on or off
     clicks: ThreadPoolExecutor | None = None  # clicks answered first, before Bolt sees them
+    # the bot token checked (and the socket opened) before Slack is served; its `on_ready`
+    # starts `worker`, so cards wait in the outbox without spending tries meanwhile
+    slack_readiness: SlackReadiness | None = None
+
+    def __post_init__(self) -> None:
+        if self.slack_readiness is not None:
+            self.slack_readiness.on_ready = self.start_slack_worker
 
     def start(self) -> None:
         # A thread that wants the GIL waits up to the switch interval for it (5 ms by
@@ -89,15 +97,23 @@ class Service:
         gc.freeze()
         if self.scheduler is not None:
             self.scheduler.start()  # first: a second scheduler on one SQLite file stops here
-        for worker in (self.worker, self.teams_worker):
-            if worker is not None:
-                worker.start()
-                worker.wake()  # whatever was left pending by the last run
-        if self.socket is not None:
-            self.socket.connect()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+        if self.teams_worker is not None:
+            self.teams_worker.start()
+            self.teams_worker.wake()  # whatever was left pending by the last run
+        if self.slack_readiness is not None:
+            self.slack_readiness.start()  # raises SlackTokenError on a token Slack refuses
+        elif self.worker is not None:
+            self.start_slack_worker()
+
+    def start_slack_worker(self) -> None:
+        assert self.worker is not None
+        self.worker.start()
+        self.worker.wake()  # whatever was left pending by the last run
 
     def stop(self) -> None:
         gc.unfreeze()  # a process that goes on (a test run) collects them again
+        if self.slack_readiness is not None:
+            self.slack_readiness.stop()
         if self.socket is not None:
             self.socket.close()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
         for pool in (self.clicks, self.listeners):  # clicks hand their work to listeners
@@ -294,7 +310,12 @@ def build_service(
         signing_secret or "",
         listeners,
         request_verification_enabled=not socket_mode,
+        # Bolt would call auth.test here and fail the start while Slack is down; the token
+        # is checked by `readiness` instead, and Bolt calls auth.test at its first request
+        token_verification_enabled=False,
     )
+    socket = SocketModeHandler(bolt, app_token) if socket_mode else None
+    readiness = _readiness(sender, socket)
     server = Server(
         engine,
         metrics,
@@ -306,10 +327,9 @@ def build_service(
         background=clicks,
         verifier=SignatureVerifier(signing_secret) if signing_secret else None,
         lull=lull,
+        slack_link=readiness,
     )
-    socket = None
     if socket_mode:
-        socket = SocketModeHandler(bolt, app_token)
         log.info("Slack is on, over Socket Mode")
     else:
         log.info("Slack is on, over HTTP at POST /slack/events")
@@ -324,7 +344,23 @@ def build_service(
         scheduler(wake_all(worker.wake)),
         teams_worker,
         clicks,
+        readiness,
     )
+
+
+def _readiness(sender: SlackMessenger, socket: SocketModeHandler | None) -> SlackReadiness:
+    """The bot token checked with auth.test, then, in Socket Mode, the socket opened (with
+    a URL of its own each try: one issued to a try that failed may be spent)."""
+
+    def open_socket() -> None:
+        assert socket is not None
+        socket.client.wss_uri = None
+        socket.connect()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+
+    steps: list[tuple[str, Callable[[], object]]] = [("SLACK_BOT_TOKEN", sender.client.auth_test)]
+    if socket is not None:
+        steps.append(("SLACK_APP_TOKEN", open_socket))
+    return SlackReadiness(steps)
 
 
 def _teams_parts(
