@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web import SlackResponse
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
@@ -305,17 +308,17 @@ def build_service(
     # a click's card can wait out a burst of requests; a slash command's answer, which
     # its sender waits for, goes to `listeners` at once
     clicks = BackgroundExecutor(lull, max_workers=4, thread_name_prefix="click")
+    # the token checked at start and, while Slack is down, in the background (Bolt would
+    # call auth.test while building the app and fail the start)
+    readiness = SlackReadiness([("SLACK_BOT_TOKEN", sender.client.auth_test)])
     bolt = build_app(
         ctx,
         signing_secret or "",
         listeners,
+        authorize=_authorize(readiness, token),
         request_verification_enabled=not socket_mode,
-        # Bolt would call auth.test here and fail the start while Slack is down; the token
-        # is checked by `readiness` instead, and Bolt calls auth.test at its first request
-        token_verification_enabled=False,
     )
-    socket = SocketModeHandler(bolt, app_token) if socket_mode else None
-    readiness = _readiness(sender, socket)
+    socket = _socket_mode(bolt, app_token, readiness)
     server = Server(
         engine,
         metrics,
@@ -348,19 +351,42 @@ def build_service(
     )
 
 
-def _readiness(sender: SlackMessenger, socket: SocketModeHandler | None) -> SlackReadiness:
-    """The bot token checked with auth.test, then, in Socket Mode, the socket opened (with
-    a URL of its own each try: one issued to a try that failed may be spent)."""
+def _authorize(readiness: SlackReadiness, token: str) -> Callable[[], AuthorizeResult | None]:
+    """Who the bot is, for Bolt, from the auth.test that `readiness` made: no request waits
+    for a Web API call of its own (requests are refused until readiness has passed)."""
+    known: list[AuthorizeResult] = []
+
+    def authorize() -> AuthorizeResult | None:
+        if not known:
+            response = readiness.results.get("SLACK_BOT_TOKEN")
+            if not isinstance(response, SlackResponse):
+                return None  # not checked yet: Bolt answers its "not authorized" message
+            known.append(
+                AuthorizeResult.from_auth_test_response(
+                    bot_token=token, auth_test_response=response
+                )
+            )
+        return known[0]
+
+    return authorize
+
+
+def _socket_mode(
+    bolt: App, app_token: str | None, readiness: SlackReadiness
+) -> SocketModeHandler | None:
+    """With SLACK_APP_TOKEN, Socket Mode's handler, whose connection `readiness` opens
+    once the bot token has passed (with a URL of its own each try: one issued to a try
+    that failed may be spent)."""
+    if not app_token:
+        return None
+    socket = SocketModeHandler(bolt, app_token)
 
     def open_socket() -> None:
-        assert socket is not None
         socket.client.wss_uri = None
         socket.connect()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
 
-    steps: list[tuple[str, Callable[[], object]]] = [("SLACK_BOT_TOKEN", sender.client.auth_test)]
-    if socket is not None:
-        steps.append(("SLACK_APP_TOKEN", open_socket))
-    return SlackReadiness(steps)
+    readiness.steps.append(("SLACK_APP_TOKEN", open_socket))
+    return socket
 
 
 def _teams_parts(

@@ -64,7 +64,8 @@ class SlackReadiness:
         base: float = BACKOFF_BASE,
         cap: float = BACKOFF_CAP,
     ) -> None:
-        self.steps = tuple(steps)
+        self.steps = list(steps)
+        self.results: dict[str, object] = {}  # what each step's call returned, by variable
         self.on_ready = on_ready
         self.on_fatal = on_fatal
         self.base = base
@@ -95,7 +96,7 @@ class SlackReadiness:
         while self._passed < len(self.steps):
             variable, call = self.steps[self._passed]
             try:
-                call()
+                self.results[variable] = call()
             except SlackApiError as err:
                 code = str(err.response.get("error") or f"HTTP {err.response.status_code}")
                 if code in BAD_TOKEN:
