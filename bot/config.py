@@ -731,28 +731,35 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if id(node) in seen:  # an alias: its anchor's node is walked once
                 continue
             seen.add(id(node))
+            inner: list[tuple[yaml.Node, str]] = []
             if isinstance(node, yaml.SequenceNode):
-                todo += [(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
-            if not isinstance(node, yaml.MappingNode):
+                inner = [(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+            elif isinstance(node, yaml.MappingNode):
+                inner = self._unique_keys(node, path, source)
+            todo += reversed(inner)  # the first mistake in the file is the one named
+
+    def _unique_keys(
+        self, node: yaml.MappingNode, path: str, source: str
+    ) -> list[tuple[yaml.Node, str]]:
+        """The mapping's values with their paths, once its keys are known to differ."""
+        lines: dict[Any, int] = {}
+        inner: list[tuple[yaml.Node, str]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may override
+                inner.append((value_node, path))
                 continue
-            lines: dict[Any, int] = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may override
-                    todo.append((value_node, path))
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                where = _label(path, key)
-                line = key_node.start_mark.line + 1
-                try:
-                    first = lines.get(key)
-                except TypeError:  # an unhashable key: parse_settings names it
-                    continue
-                if first is not None:
-                    raise ConfigError(
-                        source, where, f"given twice, on line {first} and on line {line}"
-                    )
-                lines[key] = line
-                todo.append((value_node, where))
+            key = self.construct_object(key_node, deep=True)
+            where = _label(path, key)
+            line = key_node.start_mark.line + 1
+            try:
+                first = lines.get(key)
+            except TypeError:  # an unhashable key: parse_settings names it
+                continue
+            if first is not None:
+                raise ConfigError(source, where, f"given twice, on line {first} and on line {line}")
+            lines[key] = line
+            inner.append((value_node, where))
+        return inner
 
 
 def _safe_load_unique(text: str, source: str) -> Any:

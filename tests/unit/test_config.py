@@ -268,6 +268,15 @@ def test_a_key_given_twice_is_refused_with_its_path_and_lines(
     assert _load_error(tmp_path, text) == f"{tmp_path / 'ignorerate.yml'}: {message}"
 
 
+def test_of_two_keys_given_twice_the_first_in_the_file_is_named(tmp_path: Path) -> None:
+    text = GOOD.replace("minutes: 240,", "minutes: 240, minutes: 30,").replace(
+        "minutes: 1440,", "minutes: 1440, minutes: 30,"
+    )
+    assert _load_error(tmp_path, text).endswith(
+        "teams[0].sla.minutes: given twice, on line 6 and on line 6"
+    )
+
+
 def test_a_merge_key_may_still_override_what_it_merges(tmp_path: Path) -> None:
     path = tmp_path / "ignorerate.yml"
     path.write_text(
