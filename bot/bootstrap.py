@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web import SlackResponse
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
@@ -32,6 +35,7 @@ from bot.slack.app import SlackContext, build_app
 from bot.slack.listeners.actions import answers_later
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
+from bot.slack.readiness import SlackReadiness
 from bot.teams.delivery import TeamsDeliverer
 from bot.teams.messenger import DEFAULT_TIMEOUT, TeamsMessenger
 from bot.teams.outgoing import OutgoingDoor
@@ -73,6 +77,13 @@ class Service:
     scheduler: Scheduler | None = None
     teams_worker: OutboxWorker | None = None  # runs whether Slack is on or off
     clicks: ThreadPoolExecutor | None = None  # clicks answered first, before Bolt sees them
+    # the bot token checked (and the socket opened) before Slack is served; its `on_ready`
+    # starts `worker`, so cards wait in the outbox without spending tries meanwhile
+    slack_readiness: SlackReadiness | None = None
+
+    def __post_init__(self) -> None:
+        if self.slack_readiness is not None:
+            self.slack_readiness.on_ready = self.start_slack_worker
 
     def start(self) -> None:
         # A thread that wants the GIL waits up to the switch interval for it (5 ms by
@@ -89,15 +100,23 @@ class Service:
         gc.freeze()
         if self.scheduler is not None:
             self.scheduler.start()  # first: a second scheduler on one SQLite file stops here
-        for worker in (self.worker, self.teams_worker):
-            if worker is not None:
-                worker.start()
-                worker.wake()  # whatever was left pending by the last run
-        if self.socket is not None:
-            self.socket.connect()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+        if self.teams_worker is not None:
+            self.teams_worker.start()
+            self.teams_worker.wake()  # whatever was left pending by the last run
+        if self.slack_readiness is not None:
+            self.slack_readiness.start()  # raises SlackTokenError on a token Slack refuses
+        elif self.worker is not None:
+            self.start_slack_worker()
+
+    def start_slack_worker(self) -> None:
+        assert self.worker is not None
+        self.worker.start()
+        self.worker.wake()  # whatever was left pending by the last run
 
     def stop(self) -> None:
         gc.unfreeze()  # a process that goes on (a test run) collects them again
+        if self.slack_readiness is not None:
+            self.slack_readiness.stop()
         if self.socket is not None:
             self.socket.close()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
         for pool in (self.clicks, self.listeners):  # clicks hand their work to listeners
@@ -304,12 +323,17 @@ def build_service(
     # a click's card can wait out a burst of requests; a slash command's answer, which
     # its sender waits for, goes to `listeners` at once
     clicks = BackgroundExecutor(lull, max_workers=4, thread_name_prefix="click")
+    # the token checked at start and, while Slack is down, in the background (Bolt would
+    # call auth.test while building the app and fail the start)
+    readiness = SlackReadiness([("SLACK_BOT_TOKEN", sender.client.auth_test)])
     bolt = build_app(
         ctx,
         signing_secret or "",
         listeners,
+        authorize=_authorize(readiness, token),
         request_verification_enabled=not socket_mode,
     )
+    socket = _socket_mode(bolt, app_token, readiness)
     server = Server(
         engine,
         metrics,
@@ -321,10 +345,9 @@ def build_service(
         background=clicks,
         verifier=SignatureVerifier(signing_secret) if signing_secret else None,
         lull=lull,
+        slack_link=readiness,
     )
-    socket = None
     if socket_mode:
-        socket = SocketModeHandler(bolt, app_token)
         log.info("Slack is on, over Socket Mode")
     else:
         log.info("Slack is on, over HTTP at POST /slack/events")
@@ -339,7 +362,46 @@ def build_service(
         scheduler(wake_all(worker.wake)),
         teams_worker,
         clicks,
+        readiness,
     )
+
+
+def _authorize(readiness: SlackReadiness, token: str) -> Callable[[], AuthorizeResult | None]:
+    """Who the bot is, for Bolt, from the auth.test that `readiness` made: no request waits
+    for a Web API call of its own (requests are refused until readiness has passed)."""
+    known: list[AuthorizeResult] = []
+
+    def authorize() -> AuthorizeResult | None:
+        if not known:
+            response = readiness.results.get("SLACK_BOT_TOKEN")
+            if not isinstance(response, SlackResponse):
+                return None  # not checked yet: Bolt answers its "not authorized" message
+            known.append(
+                AuthorizeResult.from_auth_test_response(
+                    bot_token=token, auth_test_response=response
+                )
+            )
+        return known[0]
+
+    return authorize
+
+
+def _socket_mode(
+    bolt: App, app_token: str | None, readiness: SlackReadiness
+) -> SocketModeHandler | None:
+    """With SLACK_APP_TOKEN, Socket Mode's handler, whose connection `readiness` opens
+    once the bot token has passed (with a URL of its own each try: one issued to a try
+    that failed may be spent)."""
+    if not app_token:
+        return None
+    socket = SocketModeHandler(bolt, app_token)
+
+    def open_socket() -> None:
+        socket.client.wss_uri = None
+        socket.connect()  # type: ignore[no-untyped-call]  # untyped in slack_bolt
+
+    readiness.steps.append(("SLACK_APP_TOKEN", open_socket))
+    return socket
 
 
 def _teams_parts(

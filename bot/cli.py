@@ -394,6 +394,7 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
 
     from bot.bootstrap import build_service
     from bot.scheduler import SchedulerLockedError
+    from bot.slack.readiness import SlackTokenError
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -403,15 +404,27 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
         service = build_service(settings, os.environ, obj.clock)
     except (DatabaseNotReadyError, ConfigError) as err:
         fail(str(err))
+    server = uvicorn.Server(
+        uvicorn.Config(service.app, host=host, port=port, log_level=log_level, access_log=False)
+    )
+    readiness = service.slack_readiness
+    if readiness is not None:  # a token Slack refuses once it answers ends the process
+        readiness.on_fatal = lambda _err: setattr(server, "should_exit", True)
     try:
         service.start()
-    except SchedulerLockedError as err:
+    except (SchedulerLockedError, SlackTokenError) as err:
         service.stop()
         fail(str(err))
     try:
-        uvicorn.run(service.app, host=host, port=port, log_level=log_level, access_log=False)
+        server.run()
+    except KeyboardInterrupt:  # uvicorn raises the SIGINT it handled again, once done
+        pass
     finally:
         service.stop()
+    if readiness is not None and readiness.fatal is not None:
+        fail(str(readiness.fatal))
+    if not server.started:  # e.g. the port is taken: uvicorn said why
+        sys.exit(3)
 
 
 @main.command("summary")

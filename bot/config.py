@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, NoReturn
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
 import yaml
 
-from metrics.calendar import BusinessCalendar, Window, parse_weekly_hours
+from metrics.calendar import (
+    MAX_DAYS,
+    BusinessCalendar,
+    Window,
+    guaranteed_minutes,
+    parse_weekly_hours,
+)
 from metrics.errors import CalendarError
 from metrics.model import RejectReason
 from metrics.nudges import NudgePolicy, SummaryPolicy
@@ -45,6 +52,15 @@ DEFAULT_REJECT_REASONS = (
 )
 
 SECRET_HINTS = ("token", "secret", "password", "signing")
+
+# The longest SLA and nudge delay (365 days), and the furthest back a lead is chased
+# (about ten years): every deadline from a supported instant (metrics/instants.py)
+# stays computable, and a typo of a few zeros is caught at start.
+MAX_MINUTES = 525_600
+MAX_LOOKBACK_DAYS = 3_660
+# public holidays a year assumed of any country when checking that a business-hours
+# delay fits the calendar's walk (metrics.calendar.MAX_DAYS); real countries have fewer
+COUNTRY_HOLIDAYS_A_YEAR = 30
 
 
 class ConfigError(Exception):
@@ -206,6 +222,13 @@ class _Reader:
             self.fail(key, f"expected a positive integer, got {_show(value)}")
         return value
 
+    def minutes(self, value: Any, key: str) -> int:
+        """A delay in minutes: a positive integer up to MAX_MINUTES."""
+        minutes = self.positive_int(value, key)
+        if minutes > MAX_MINUTES:
+            self.fail(key, f"expected at most {MAX_MINUTES} minutes (365 days), got {minutes}")
+        return minutes
+
     def positive_number(self, value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             self.fail(key, f"expected a positive number, got {_show(value)}")
@@ -291,7 +314,11 @@ def parse_settings(raw: Any, source: str, env: Mapping[str, str] | None = None) 
     locale = top.get("locale", "en")
     if locale not in LOCALES:
         r.fail("locale", f"expected one of {', '.join(LOCALES)}, got {_show(locale)}")
-    teams_raw = top.get("teams") or []
+    # no `teams` key at all is a file for commands that need only the database
+    # (`db upgrade`); a `teams` key that lists none is a mistake
+    teams_raw = top.get("teams", [])
+    if "teams" in top and (teams_raw is None or teams_raw == []):
+        r.fail("teams", "lists no team; expected at least one {name, sla, ...}")
     if not isinstance(teams_raw, list):
         r.fail("teams", f"expected a list of teams, got {_show(teams_raw)}")
     teams = tuple(_team(r, t, f"teams[{i}]", org_tz, env) for i, t in enumerate(teams_raw))
@@ -302,6 +329,8 @@ def parse_settings(raw: Any, source: str, env: Mapping[str, str] | None = None) 
         seen.add(team.name)
     reasons = _reasons(r, top.get("reject_reasons"))
     url = env.get("DATABASE_URL") or top.get("database_url") or DEFAULT_URL
+    if not env.get("DATABASE_URL") and "database_url" in top:
+        url = _from_env(r, r.text(url, "database_url"), "database_url", env)
     return Settings(
         source=source,
         timezone=org_tz,
@@ -340,7 +369,7 @@ def _optional_minutes(
         return default
     if n[name] is None or n[name] is False:
         return None
-    return r.positive_int(n[name], f"{key}.{name}")
+    return r.minutes(n[name], f"{key}.{name}")
 
 
 def _nudges(r: _Reader, raw: Any, key: str, sla: SlaPolicy) -> NudgePolicy:
@@ -349,6 +378,11 @@ def _nudges(r: _Reader, raw: Any, key: str, sla: SlaPolicy) -> NudgePolicy:
         return NudgePolicy(business_hours=sla.business_hours)
     n = r.mapping(raw, key, NUDGE_KEYS)
     lookback = r.positive_int(n.get("lookback_days", default.lookback_days), f"{key}.lookback_days")
+    if lookback > MAX_LOOKBACK_DAYS:
+        r.fail(
+            f"{key}.lookback_days",
+            f"expected at most {MAX_LOOKBACK_DAYS} days (about ten years), got {lookback}",
+        )
     max_times = n.get("max_reassignments", default.max_reassignments)
     if isinstance(max_times, bool) or not isinstance(max_times, int) or max_times < 0:
         r.fail(
@@ -400,7 +434,7 @@ def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo, env: Mapping[str, st
         r.fail(f"{key}.sla", "missing; expected {minutes: N, business_hours: true|false}")
     sla_raw = r.mapping(t["sla"], f"{key}.sla", ("minutes", "business_hours"))
     sla = SlaPolicy(
-        minutes=r.positive_int(sla_raw.get("minutes"), f"{key}.sla.minutes"),
+        minutes=r.minutes(sla_raw.get("minutes"), f"{key}.sla.minutes"),
         business_hours=r.boolean(sla_raw.get("business_hours", True), f"{key}.sla.business_hours"),
     )
     hours_raw = t.get("business_hours", DEFAULT_HOURS)
@@ -436,6 +470,10 @@ def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo, env: Mapping[str, st
                 f"expected an ISO 3166 country code the holidays package knows (JP, US, DE, ...), "
                 f"got {_show(t.get('holiday_country'))}",
             )
+    nudges = _nudges(r, t.get("nudges"), f"{key}.nudges", sla)
+    _check_fits_calendar(
+        r, key, hours=hours, listed=len(listed), country=country, sla=sla, nudges=nudges
+    )
     channel = t.get("slack_channel")
     return TeamConfig(
         name=name,
@@ -448,7 +486,7 @@ def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo, env: Mapping[str, st
         reps=r.emails(t.get("reps"), f"{key}.reps"),
         handoff_channels=_handoff_channels(r, t.get("handoff_channels"), f"{key}.handoff_channels"),
         post_to_channel=r.boolean(t.get("post_to_channel", False), f"{key}.post_to_channel"),
-        nudges=_nudges(r, t.get("nudges"), f"{key}.nudges", sla),
+        nudges=nudges,
         summary=_summary(r, t.get("summary"), f"{key}.summary"),
         teams_webhook=_webhook(r, t.get("teams_webhook"), f"{key}.teams_webhook", env),
         teams_channel=(
@@ -457,17 +495,54 @@ def _team(r: _Reader, raw: Any, key: str, org_tz: ZoneInfo, env: Mapping[str, st
     )
 
 
+def _check_fits_calendar(
+    r: _Reader,
+    key: str,
+    *,
+    hours: Mapping[int, tuple[Window, ...]],
+    listed: int,
+    country: str | None,
+    sla: SlaPolicy,
+    nudges: NudgePolicy,
+) -> None:
+    """Business-hours delays the team's calendar can count: metrics.calendar walks at
+    most MAX_DAYS days for a deadline, so hours that open too rarely for that many
+    minutes would fail on every lead instead of at start."""
+    years = MAX_DAYS // 365 + 1
+    days_off = listed + (COUNTRY_HOLIDAYS_A_YEAR * years if country else 0)
+    most = guaranteed_minutes(hours, days_off)
+    delays = [("sla.minutes", sla.minutes if sla.business_hours else None)]
+    if nudges.business_hours:
+        delays += [
+            ("nudges.escalate_after_minutes", nudges.escalate_after_minutes),
+            ("nudges.reassign_after_minutes", nudges.reassign_after_minutes),
+        ]
+    for name, minutes in delays:
+        if minutes is not None and minutes > most:
+            r.fail(
+                f"{key}.{name}",
+                f"{minutes} business minutes do not fit these business hours "
+                f"({key}.business_hours and holidays): a deadline could lie more than "
+                f"{MAX_DAYS} days ahead; at most {most} here",
+            )
+
+
+def _from_env(r: _Reader, text: str, key: str, env: Mapping[str, str]) -> str:
+    """`text` itself, or for `env:NAME` the value of that environment variable."""
+    if not text.startswith("env:"):
+        return text
+    name = text[4:].strip()
+    value = env.get(name)
+    if not value:
+        r.fail(key, f"the environment variable {name} is not set")
+    return value.strip()
+
+
 def _webhook(r: _Reader, raw: Any, key: str, env: Mapping[str, str]) -> str | None:
     """An https URL, or `env:NAME` for one kept in the environment."""
     if raw is None:
         return None
-    text = r.text(raw, key)
-    if text.startswith("env:"):
-        name = text[4:].strip()
-        url = env.get(name)
-        if not url:
-            r.fail(key, f"the environment variable {name} is not set")
-        text = url.strip()
+    text = _from_env(r, r.text(raw, key), key, env)
     local = text.startswith(("http://127.0.0.1", "http://localhost"))  # tests, dev
     if not (text.startswith("https://") or local):
         r.fail(key, "expected the https:// URL of a Teams Workflows webhook, or env:NAME")
@@ -515,9 +590,16 @@ def _reasons(r: _Reader, raw: Any) -> tuple[RejectReason, ...]:
     if not isinstance(raw, list) or not raw:
         r.fail("reject_reasons", f"expected a list of {{code, excludes}}, got {_show(raw)}")
     out = []
+    first: dict[str, int] = {}
     for i, item in enumerate(raw):
         entry = r.mapping(item, f"reject_reasons[{i}]", ("code", "excludes"))
         code = normalise_code(r.text(entry.get("code"), f"reject_reasons[{i}].code"))
+        if code in first:
+            r.fail(
+                f"reject_reasons[{i}].code",
+                f'"{code}" is already reject_reasons[{first[code]}]; each code once',
+            )
+        first[code] = i
         excludes = r.boolean(entry.get("excludes", False), f"reject_reasons[{i}].excludes")
         out.append(RejectReason(code, excludes))
     return tuple(out)
@@ -531,17 +613,162 @@ def config_path(explicit: str | None = None, env: Mapping[str, str] | None = Non
 def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             source, "", "no such file; `ignorerate init` writes a commented example"
         ) from None
     try:
-        raw = yaml.safe_load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ConfigError(
+            source,
+            "",
+            f"not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); "
+            "expected the file saved as UTF-8",
+        ) from None
+    try:
+        raw = _safe_load_unique(text, source)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(
             source, "", f"not valid YAML: {where}{getattr(err, 'problem', err)}"
         ) from None
+    _refuse_literal_secrets(raw, source)
     return parse_settings(raw, source, env)
+
+
+# Keys that take `env:NAME` for a value that carries a secret (a Workflows URL's
+# signature, a database password); a secret anywhere else has no place in the file.
+ENV_KEYS = ("teams_webhook", "database_url")
+# query parameters that carry a credential in the URLs people paste (Workflows' sig=,
+# Azure SAS, API keys, tokens)
+SECRET_PARAMS = frozenset(
+    {
+        "sig",
+        "signature",
+        "token",
+        "access_token",
+        "auth",
+        "key",
+        "api_key",
+        "apikey",
+        "secret",
+        "client_secret",
+        "password",
+    }
+)
+# Slack tokens (bot, user, app-level, refresh and the rest) and other well-known shapes
+SECRET_TEXT = re.compile(
+    r"\b(?:xox[a-z]-|xoxe\.xox|xapp-|gh[pousr]_[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{20})"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+
+
+def _secret_in(text: str) -> str | None:
+    """What kind of secret `text` carries, if it looks like one."""
+    match = SECRET_TEXT.search(text)
+    if match:
+        return "a Slack token" if match[0].startswith("x") else "a credential"
+    if "://" not in text:
+        return None
+    try:
+        url = urlsplit(text.strip())
+        password = url.password
+    except ValueError:
+        return None
+    if password:
+        return "a URL with a password"
+    names = sorted({k.lower() for k, _ in parse_qsl(url.query, keep_blank_values=True)})
+    carried = [n for n in names if n in SECRET_PARAMS]
+    return f"a URL carrying {carried[0]}=" if carried else None
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(item, _label(path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{path}[{i}]")
+
+
+def _refuse_literal_secrets(raw: Any, source: str) -> None:
+    """A secret written into the file (a Workflows URL with its sig=, a token, a database
+    password) would be in every copy and backup of it; it belongs in the environment."""
+    for path, text in _strings(raw, ""):
+        what = _secret_in(text)
+        if what is None:
+            continue
+        if path.rsplit(".", 1)[-1] in ENV_KEYS:
+            advice = "put it in an environment variable and write env:NAME here"
+        else:
+            advice = "secrets are read from the environment, never from this file"
+        raise ConfigError(
+            source, path, f"looks like a secret written into the file ({what}); {advice}"
+        )
+
+
+def _label(path: str, key: Any) -> str:
+    """A key path as the messages write it: teams[1].sla.minutes."""
+    label = str(key) if isinstance(key, str) and key.strip() else _show(key)
+    return f"{path}.{label}" if path else label
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, which keeps the last of two equal keys in a mapping; this
+    one refuses them, naming the key path and both lines."""
+
+    def check_unique_keys(self, node: yaml.Node, path: str, source: str) -> None:
+        seen: set[int] = set()
+        todo: list[tuple[yaml.Node, str]] = [(node, path)]
+        while todo:
+            node, path = todo.pop()
+            if id(node) in seen:  # an alias: its anchor's node is walked once
+                continue
+            seen.add(id(node))
+            inner: list[tuple[yaml.Node, str]] = []
+            if isinstance(node, yaml.SequenceNode):
+                inner = [(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+            elif isinstance(node, yaml.MappingNode):
+                inner = self._unique_keys(node, path, source)
+            todo += reversed(inner)  # the first mistake in the file is the one named
+
+    def _unique_keys(
+        self, node: yaml.MappingNode, path: str, source: str
+    ) -> list[tuple[yaml.Node, str]]:
+        """The mapping's values with their paths, once its keys are known to differ."""
+        lines: dict[Any, int] = {}
+        inner: list[tuple[yaml.Node, str]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults` may override
+                inner.append((value_node, path))
+                continue
+            key = self.construct_object(key_node, deep=True)
+            where = _label(path, key)
+            line = key_node.start_mark.line + 1
+            try:
+                first = lines.get(key)
+            except TypeError:  # an unhashable key: parse_settings names it
+                continue
+            if first is not None:
+                raise ConfigError(source, where, f"given twice, on line {first} and on line {line}")
+            lines[key] = line
+            inner.append((value_node, where))
+        return inner
+
+
+def _safe_load_unique(text: str, source: str) -> Any:
+    loader = _UniqueKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        loader.check_unique_keys(node, "", source)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()

@@ -182,3 +182,18 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise CalendarError(f"{moment.isoformat()} has no time zone; business time needs one")
     return moment.astimezone(UTC)
+
+
+def guaranteed_minutes(weekly: WeeklyHours, days_off: int, days: int = MAX_DAYS) -> int:
+    """Business minutes that `add_business_minutes` is sure to find within its `days`
+    walked days, from any start, when at most `days_off` of those days are holidays.
+
+    The first day may already be over, so only the full weeks of the remaining days
+    count, each holiday may take the longest working day of the week with it, and each
+    year's spring-forward may cut an hour out of a window. A deadline of more minutes
+    than this may lie beyond the walk and cannot be computed.
+    """
+    per_week = sum(w.end - w.start for windows in weekly.values() for w in windows)
+    longest_day = max((sum(w.end - w.start for w in ws) for ws in weekly.values()), default=0)
+    spring_forwards = days // 365 + 1
+    return max(0, (days - 1) // 7 * per_week - days_off * longest_day - 60 * spring_forwards)

@@ -266,11 +266,11 @@ class FakeSlack:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Runs an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+def serve(app: Any, port: int = 0) -> Iterator[str]:
+    """Runs an ASGI app with uvicorn on a loopback port (0: a free one); yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -289,9 +289,10 @@ def serve(app: Any) -> Iterator[str]:
 
 
 @contextmanager
-def fake_slack() -> Iterator[FakeSlack]:
+def fake_slack(port: int = 0) -> Iterator[FakeSlack]:
+    """`port`: a given one, e.g. where the bot was told Slack is before it came up."""
     fake = FakeSlack()
-    with serve(fake.app()) as url:
+    with serve(fake.app(), port) as url:
         fake.url = url
         yield fake
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import parse_qs
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -31,6 +32,16 @@ from bot.http.metrics import Metrics
 from bot.http.webhooks import MAX_BODY, HandoffDoor
 
 log = logging.getLogger(__name__)
+SLACK_RETRY_AFTER = 30  # seconds a Slack request refused while Slack is unreachable waits
+
+
+class SlackLink(Protocol):
+    """Whether Slack has been reached with a token it accepts (bot.slack.readiness)."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    def nudge(self) -> None: ...
 
 
 def _to_starlette(resp: BoltResponse) -> Response:
@@ -55,6 +66,8 @@ class Server:
     background: Executor | None = None
     verifier: SignatureVerifier | None = None  # the signing secret's, as Bolt checks it
     lull: Lull = field(default_factory=Lull)
+    # None: Slack needs no check (off, or a test's app); else requests wait until it is ready
+    slack_link: SlackLink | None = None
 
     def _answer_first(self, text: str, headers: dict[str, str]) -> bool:
         """True if the request is a signed click whose listeners all answer later."""
@@ -82,12 +95,29 @@ class Server:
         if response.status != 200:
             log.warning("a click answered early was refused by Bolt: HTTP %s", response.status)
 
-    async def slack(self, request: Request) -> Response:
+    def _refusal(self) -> Response | None:
+        """Why Slack's requests cannot be served now, if they cannot."""
         if self.bolt is None:
             return JSONResponse(
                 {"error": "Slack is off: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are not set"},
                 status_code=503,
             )
+        if self.slack_link is not None and not self.slack_link.ready:
+            # served by listeners whose every Web API call would fail, a request would be
+            # half done; refused, Slack retries an event and a person may try again
+            self.slack_link.nudge()
+            return JSONResponse(
+                {"error": "Slack cannot be reached from here yet; try again shortly"},
+                status_code=503,
+                headers={"Retry-After": str(SLACK_RETRY_AFTER)},
+            )
+        return None
+
+    async def slack(self, request: Request) -> Response:
+        refusal = self._refusal()
+        if refusal is not None:
+            return refusal
+        assert self.bolt is not None  # else refused above
         declared = request.headers.get("content-length", "")
         too_large = JSONResponse({"error": f"body is over {MAX_BODY} bytes"}, status_code=413)
         if declared.isdigit() and int(declared) > MAX_BODY:
@@ -130,9 +160,12 @@ class Server:
             await run_in_threadpool(ping)
         except Exception as err:
             return JSONResponse({"ok": False, "database": type(err).__name__}, status_code=503)
-        return JSONResponse(
-            {"ok": True, "database": "ok", "slack": "on" if self.bolt is not None else "off"}
-        )
+        if self.slack_link is not None:  # HTTP or Socket Mode
+            slack = "ok" if self.slack_link.ready else "unreachable"
+        else:
+            slack = "ok" if self.bolt is not None else "off"
+        # Slack unreachable is not unhealthy: the webhook, Teams and the links still work
+        return JSONResponse({"ok": True, "database": "ok", "slack": slack})
 
     async def prometheus(self, _request: Request) -> Response:
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")

@@ -22,6 +22,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.clock import Clock
@@ -112,12 +114,28 @@ def ack_at_once(ack: Ack) -> None:
 
 
 def build_app(
-    ctx: SlackContext, signing_secret: str, executor: ThreadPoolExecutor, **bolt_options: Any
+    ctx: SlackContext,
+    signing_secret: str,
+    executor: ThreadPoolExecutor,
+    *,
+    authorize: Callable[[], AuthorizeResult | None] | None = None,
+    **bolt_options: Any,
 ) -> App:
+    """`authorize`: who the bot is, from an auth.test made elsewhere (bot.slack.readiness).
+    Given a client with a token, Bolt calls auth.test itself, at construction (which fails
+    the start while Slack is down) or at its first request (one more call to fail)."""
     from bot.slack.listeners import actions, commands, events, views
 
+    client = ctx.messenger.client
+    if authorize is not None:
+        # the same client without its token: Bolt gives each request a copy with the token
+        # of the AuthorizeResult, and the same base URL, timeout and retry handlers
+        bolt_options["authorize"] = authorize
+        client = WebClient(
+            base_url=client.base_url, timeout=client.timeout, retry_handlers=client.retry_handlers
+        )
     app = App(
-        client=ctx.messenger.client,
+        client=client,
         signing_secret=signing_secret,
         process_before_response=True,
         raise_error_for_unhandled_request=False,

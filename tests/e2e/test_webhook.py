@@ -191,7 +191,7 @@ def test_health_and_metrics(bot: Bot) -> None:
     assert bot.http.get(f"{bot.url}/healthz").json() == {
         "ok": True,
         "database": "ok",
-        "slack": "on",
+        "slack": "ok",
     }
     bot.handoff(lead("M-1"))
     bot.handoff(lead("M-1"), secret="nope")

@@ -224,3 +224,239 @@ def test_a_teams_webhook_may_come_from_the_environment_and_must_be_https() -> No
     plain_http = text.replace("env:SMB_HOOK", "http://example.com/hook")
     with pytest.raises(ConfigError, match="expected the https:// URL"):
         parse_settings(yaml.safe_load(plain_http), "ignorerate.yml", env={})
+
+
+def _load_error(tmp_path: Path, content: bytes | str, env: dict[str, str] | None = None) -> str:
+    path = tmp_path / "ignorerate.yml"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env=env or {})
+    return str(caught.value)
+
+
+def test_a_file_not_in_utf8_is_one_line_naming_the_file_and_the_encoding(
+    tmp_path: Path,
+) -> None:
+    shift_jis = GOOD.replace("name: smb", "name: 営業").encode("shift_jis")
+    message = _load_error(tmp_path, shift_jis)
+    assert message.startswith(f"{tmp_path / 'ignorerate.yml'}: not UTF-8 text (byte 0x")
+    assert "on line 13" in message
+    assert message.endswith("expected the file saved as UTF-8")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            GOOD.replace("    slack_channel: C0123ABCD\n", "    sla: {minutes: 60}\n"),
+            "teams[0].sla: given twice, on line 6 and on line 10",
+        ),
+        (
+            GOOD.replace("minutes: 240,", "minutes: 240, minutes: 30,"),
+            "teams[0].sla.minutes: given twice, on line 6 and on line 6",
+        ),
+        (GOOD + "locale: en\n", "locale: given twice, on line 2 and on line 17"),
+    ],
+)
+def test_a_key_given_twice_is_refused_with_its_path_and_lines(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    assert _load_error(tmp_path, text) == f"{tmp_path / 'ignorerate.yml'}: {message}"
+
+
+def test_of_two_keys_given_twice_the_first_in_the_file_is_named(tmp_path: Path) -> None:
+    text = GOOD.replace("minutes: 240,", "minutes: 240, minutes: 30,").replace(
+        "minutes: 1440,", "minutes: 1440, minutes: 30,"
+    )
+    assert _load_error(tmp_path, text).endswith(
+        "teams[0].sla.minutes: given twice, on line 6 and on line 6"
+    )
+
+
+def test_a_merge_key_may_still_override_what_it_merges(tmp_path: Path) -> None:
+    path = tmp_path / "ignorerate.yml"
+    path.write_text(
+        "teams:\n"
+        "  - name: a\n"
+        "    sla: &sla {minutes: 60, business_hours: false}\n"
+        "  - name: b\n"
+        "    sla: {<<: *sla, minutes: 90}\n",
+        encoding="utf-8",
+    )
+    s = load_settings(path, env={})
+    assert [t.sla.minutes for t in s.teams] == [60, 90]
+
+
+def test_a_reject_reason_code_given_twice_is_refused() -> None:
+    text = GOOD + "reject_reasons:\n  - {code: not_a_fit}\n  - {code: Not a fit}\n"
+    assert _error(text) == (
+        'ignorerate.yml: reject_reasons[1].code: "not_a_fit" is already reject_reasons[0]; '
+        "each code once"
+    )
+
+
+@pytest.mark.parametrize("teams", ["teams: []\n", "teams:\n"])
+def test_an_empty_teams_list_is_refused(teams: str) -> None:
+    assert _error("timezone: UTC\n" + teams) == (
+        "ignorerate.yml: teams: lists no team; expected at least one {name, sla, ...}"
+    )
+
+
+SECRETS = [
+    (
+        "teams_webhook: https://prod.westus.logic.azure.com/workflows/1/triggers/manual"
+        "/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers&sv=1.0&sig=AbC123",
+        "teams[1].teams_webhook: looks like a secret written into the file "
+        "(a URL carrying sig=); put it in an environment variable and write env:NAME here",
+    ),
+    (
+        "teams_webhook: https://example.com/hook?Token=abc",
+        "teams[1].teams_webhook: looks like a secret written into the file (a URL carrying token=)",
+    ),
+    (
+        "slack_channel: xoxb-1234-5678-abcdefgh",
+        "teams[1].slack_channel: looks like a secret written into the file (a Slack token); "
+        "secrets are read from the environment, never from this file",
+    ),
+    (
+        "managers: [boss@example.com, xapp-1-A0-123-abc]",
+        "teams[1].managers[1]: looks like a secret written into the file (a Slack token)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "message"), SECRETS)
+def test_a_secret_written_into_the_file_is_refused_without_echoing_it(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    text = GOOD.replace("reps: [c@example.com]", f"reps: [c@example.com]\n    {line}")
+    error = _load_error(tmp_path, text)
+    assert error.startswith(f"{tmp_path / 'ignorerate.yml'}: {message}")
+    for secret in ("AbC123", "Token=abc", "xoxb-1234", "xapp-1"):
+        assert secret not in error
+
+
+def test_a_database_password_in_the_file_is_refused_and_env_is_taken(tmp_path: Path) -> None:
+    with_password = GOOD + "database_url: postgresql+psycopg://app:hunter2@db/ignorerate\n"
+    error = _load_error(tmp_path, with_password)
+    assert error.endswith(
+        "database_url: looks like a secret written into the file (a URL with a password); "
+        "put it in an environment variable and write env:NAME here"
+    )
+    assert "hunter2" not in error
+    path = tmp_path / "ignorerate.yml"
+    path.write_text(GOOD + "database_url: env:IGNORERATE_DB\n", encoding="utf-8")
+    url = "postgresql+psycopg://app:hunter2@db/ignorerate"
+    assert load_settings(path, env={"IGNORERATE_DB": url}).database_url == url
+    with pytest.raises(ConfigError, match="database_url: the environment variable IGNORERATE_DB"):
+        load_settings(path, env={})
+
+
+def test_an_env_reference_and_plain_urls_are_not_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "ignorerate.yml"
+    text = GOOD.replace(
+        "reps: [c@example.com]",
+        "reps: [c@example.com]\n    teams_webhook: env:SMB_HOOK\n"
+        "    handoff_channels: [{channel: CX, pattern: 'https://crm/(?P<external_id>\\d+)'}]",
+    )
+    path.write_text(text + "database_url: sqlite:///ignorerate.db\n", encoding="utf-8")
+    hook = "https://example.webhook.office.com/workflows/abc?sig=s3cret"
+    assert load_settings(path, env={"SMB_HOOK": hook}).teams[1].teams_webhook == hook
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("minutes: 1440", "minutes: 525601"),
+            "teams[1].sla.minutes: expected at most 525600 minutes (365 days), got 525601",
+        ),
+        (
+            (
+                "reps: [c@example.com]",
+                "reps: [c@example.com]\n    nudges: {heads_up_minutes: 525601}",
+            ),
+            "teams[1].nudges.heads_up_minutes: expected at most 525600 minutes (365 days)",
+        ),
+        (
+            (
+                "reps: [c@example.com]",
+                "reps: [c@example.com]\n    nudges: {escalate_after_minutes: 99999999999999}",
+            ),
+            "teams[1].nudges.escalate_after_minutes: expected at most 525600 minutes (365 days), "
+            "got 99999999999999",
+        ),
+        (
+            (
+                "reps: [c@example.com]",
+                "reps: [c@example.com]\n    nudges: {reassign_after_minutes: 600000}",
+            ),
+            "teams[1].nudges.reassign_after_minutes: expected at most 525600 minutes",
+        ),
+        (
+            (
+                "reps: [c@example.com]",
+                "reps: [c@example.com]\n    nudges: {lookback_days: 999999999}",
+            ),
+            "teams[1].nudges.lookback_days: expected at most 3660 days (about ten years), "
+            "got 999999999",
+        ),
+    ],
+)
+def test_delays_beyond_the_stated_maximum_are_refused(
+    change: tuple[str, str], message: str
+) -> None:
+    old, new = change
+    assert old in GOOD
+    assert message in _error(GOOD.replace(old, new, 1))
+
+
+def test_the_largest_delays_allowed_give_deadlines_from_the_last_supported_instant() -> None:
+    text = GOOD.replace("minutes: 240", "minutes: 525600").replace(
+        "reps: [c@example.com]",
+        "reps: [c@example.com]\n    nudges: {escalate_after_minutes: 525600, "
+        "reassign_after_minutes: 525600, lookback_days: 3660}",
+    )
+    s = _parse(text.replace("minutes: 1440, business_hours: false", "minutes: 525600"))
+    last = datetime(2099, 12, 31, 23, 59, tzinfo=UTC)
+    for team in s.teams:
+        due = team.calendar.add_business_minutes(last, team.sla.minutes)
+        assert team.calendar.add_business_minutes(due, 525600) > due
+
+
+def test_a_business_hours_sla_the_calendar_cannot_count_is_refused_with_its_maximum() -> None:
+    rare = GOOD.replace(
+        'business_hours: {mon-fri: "09:00-18:00"}', 'business_hours: {mon: "09:00-10:00"}'
+    )
+    assert _parse(rare.replace("minutes: 240", "minutes: 10000")).teams[0].sla.minutes == 10000
+    message = _error(rare.replace("minutes: 240", "minutes: 30000"))
+    assert message.startswith(
+        "ignorerate.yml: teams[0].sla.minutes: 30000 business minutes do not fit these "
+        "business hours (teams[0].business_hours and holidays): a deadline could lie more "
+        "than 3700 days ahead; at most "
+    )
+    most = int(message.rsplit(" ", 2)[-2])
+    ent = _parse(rare.replace("minutes: 240", f"minutes: {most}")).teams[0]
+    start = datetime(2026, 11, 24, tzinfo=UTC)
+    assert ent.calendar.add_business_minutes(start, most) > start
+    # the same delay counted as elapsed time needs no calendar
+    elapsed = rare.replace(
+        "minutes: 240, business_hours: true", "minutes: 30000, business_hours: false"
+    )
+    assert _parse(elapsed).teams[0].sla.minutes == 30000
+
+
+def test_a_business_hours_escalation_the_calendar_cannot_count_is_refused() -> None:
+    rare = GOOD.replace(
+        'business_hours: {mon-fri: "09:00-18:00"}', 'business_hours: {mon: "09:00-10:00"}'
+    )
+    text = rare.replace(
+        "holiday_country: JP", "holiday_country: JP\n    nudges: {escalate_after_minutes: 500000}"
+    )
+    assert "teams[0].nudges.escalate_after_minutes: 500000 business minutes do not fit" in _error(
+        text
+    )
