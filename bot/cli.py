@@ -22,6 +22,7 @@ from bot.fields import parse_instant
 from bot.render import as_csv, as_text
 from bot.services import EXPORT_COLUMNS, UnknownTeamError, export_leads, report
 from metrics.errors import PeriodError
+from metrics.instants import OutOfRangeError, check_instant
 from storage.engine import make_engine, writing
 from storage.migrate import upgrade
 
@@ -183,13 +184,15 @@ def import_actions(obj: Context, file: Path, skip_invalid: bool) -> None:
     _run_import(obj, file, skip_invalid, ActionImporter)
 
 
-def _as_of(obj: Context, text: str | None) -> datetime:
+def _as_of(obj: Context, text: str | None, option: str = "--as-of") -> datetime:
     if text is None:
         return obj.clock.now()
     try:
-        return parse_instant(text)
+        return check_instant(parse_instant(text), option)
+    except OutOfRangeError as err:
+        fail(str(err))
     except ValueError as err:
-        fail(f"--as-of: {err}")
+        fail(f"{option}: {err}")
 
 
 @main.command("report")
@@ -289,7 +292,7 @@ def sweep_cmd(obj: Context, once: bool, dry_run: bool, at: str | None) -> None:
         fail("pass --once: the sweep that repeats every minute runs inside `ignorerate serve`")
     settings = obj.settings()
     engine = _engine(settings)
-    moment = _as_of(obj, at)
+    moment = _as_of(obj, at, "--at")
     ticker = Ticker(engine, settings, FixedClock(moment), jobs=default_jobs())
     result = ticker.tick(dry_run=dry_run)
     if result is None:
