@@ -109,14 +109,14 @@ def test_a_cell_over_the_csv_field_limit_is_reported_with_its_line(workdir: Path
     assert "line 3" in output
 
 
-def test_a_file_that_is_not_utf8_is_refused_with_its_line(workdir: Path) -> None:
-    raw = (",".join(LEAD_COLUMNS) + "\n").encode() + "form,L-2,x,enterprise,,名前,,,\n".encode(
-        "shift_jis"
-    )
+def test_a_file_neither_utf8_nor_cp932_is_refused_with_its_line(workdir: Path) -> None:
+    good = "form,L-1,2026-11-24T10:00:00+09:00,enterprise,,名前,,,\n".encode()
+    raw = (",".join(LEAD_COLUMNS) + "\n").encode() + good + b"form,L-2,x,enterprise,,\x80,,,\n"
     code, output, exc = _import(workdir, raw)
     assert exc is None, f"{type(exc).__name__}: {exc}"
     assert code == 2
-    assert "UTF-8" in output
+    assert "read as UTF-8 (detected)" in output
+    assert "line 3: row: is not UTF-8 text; save the file as UTF-8 or CP932" in output
 
 
 def test_a_nul_in_a_cell_is_a_bad_line_on_both_databases(tmp_path: Path, database_url: str) -> None:
