@@ -153,8 +153,8 @@ def detect_encoding(path: Path) -> str:
 @dataclass(frozen=True)
 class _Record:
     """One CSV record: its (last) line number, its text exactly as read (undecodable
-    bytes kept as surrogate escapes, line ending included), and its cells by column or
-    why it has none."""
+    bytes kept as surrogate escapes, line ending included; "" unless asked for), and its
+    cells by column or why it has none."""
 
     line: int
     raw: str
@@ -183,6 +183,7 @@ def _records(
     required: Sequence[str],
     on_read: Callable[[int], None],
     header_out: _Header,
+    keep_text: bool,
 ) -> Iterator[_Record]:
     """Each data record; the header is checked first."""
     label = ENCODINGS[encoding]
@@ -202,7 +203,8 @@ def _records(
                 consumed.append(line)
                 yield line
 
-        reader = csv.reader(lines())
+        # keeping the text costs a Python step a line: only a reading that needs it does
+        reader = csv.reader(lines() if keep_text else text)
         try:
             header = [h.strip().lower() for h in next(reader)]
         except csv.Error as err:
@@ -338,10 +340,10 @@ def _digest(*parts: object) -> int:
 
 
 def _bloom_bits(size: int) -> int:
-    """About 32 bits per possible row (a row is at least ~32 bytes), between 64 Kib and
-    128 Mib (16 MiB): few false "maybe"s at a million rows."""
+    """A bit per byte of the file (about a hundred per row), between 64 Kib and 128 Mib
+    (16 MiB): a few hundred false "maybe"s at a million rows, each checked."""
     bits = 1 << 16
-    while bits < size * 8 and bits < 1 << 27:
+    while bits < size and bits < 1 << 27:
         bits <<= 1
     return bits
 
@@ -372,6 +374,7 @@ class _Importer(Generic[T]):
         self.encoding = encoding
         self.header = _Header()
         self.checking = True  # the first reading: also ask what only the write would ask
+        self.keep_text = False  # only the rejects file needs each record's text as read
         self.more_bad: dict[int, RowError] = {}  # found across rows, after the first reading
 
     # what differs between leads and actions
@@ -410,6 +413,7 @@ class _Importer(Generic[T]):
             required=self.required,
             on_read=on_read or self.on_progress,
             header_out=self.header,
+            keep_text=self.keep_text,
         )
 
     def _stream(self) -> Iterator[tuple[_Record, T | list[FieldError]]]:
@@ -510,6 +514,7 @@ class _Importer(Generic[T]):
         rejects = None
         if bad_lines:
             self.result.rejects_file = self.path.with_name(self.path.stem + ".rejected.csv")
+            self.keep_text = True
         try:
             with writing(self.engine) as conn:
                 for good, bad in self._batches(conn):
