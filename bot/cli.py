@@ -19,7 +19,7 @@ from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import ConfigError, Settings, config_path, load_settings
 from bot.csv_import import ENCODINGS, ActionImporter, ImportResult, LeadImporter, RowError
 from bot.fields import parse_instant
-from bot.render import as_csv, as_text
+from bot.render import as_csv, as_text, spreadsheet_cell
 from bot.services import EXPORT_COLUMNS, UnknownTeamError, export_leads, report
 from metrics.errors import PeriodError
 from metrics.instants import OutOfRangeError, check_instant
@@ -268,7 +268,8 @@ def export() -> None:
 )
 @click.pass_obj
 def export_leads_cmd(obj: Context, file: Path, as_of: str | None) -> None:
-    """One row per lead: team, owner, due_at (UTC), first action, outcome as of a moment."""
+    """One row per lead: team, owner, due_at (UTC), first action, outcome as of a moment.
+    A cell that a spreadsheet would take for a formula (=, +, -, @, tab, CR) starts with '."""
     settings = obj.settings()
     moment = _as_of(obj, as_of)
     engine = _engine(settings)
@@ -277,7 +278,7 @@ def export_leads_cmd(obj: Context, file: Path, as_of: str | None) -> None:
         writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in export_leads(engine, moment):
-            writer.writerow(row)
+            writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
             count += 1
     if str(file) != "-":
         click.echo(f"{count} leads written to {file}")
