@@ -222,10 +222,7 @@ def parse_period(text: str, today: date) -> Period:
     name = _normalise(text)
     key = JAPANESE.get(name, name)
     try:
-        if key in NAMED:
-            period = Period(name, *NAMED[key](today))
-        else:
-            period = _matched(name, today)
+        period = Period(name, *NAMED[key](today)) if key in NAMED else _matched(name, today)
         check_days(period.first_day, period.end_day, "period")
     except _UnknownError:
         raise PeriodError(text.strip(), ACCEPTED_FORMS) from None

@@ -71,3 +71,15 @@ def test_chat_period_errors_state_the_supported_days_in_both_languages() -> None
     for text in CATALOG["period.error"].values():
         assert FIRST_DAY.isoformat() in text
         assert LAST_DAY.isoformat() in text
+
+
+@pytest.mark.parametrize("week", ["0001-W01", "9999-W52", "1970-W01"])
+def test_a_summary_week_outside_the_supported_days_is_refused(
+    env: dict[str, str], week: str
+) -> None:
+    result = run(env, "summary", "--team", "enterprise", "--week", week, "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert (
+        f"error: --week: unknown week '{week}' (outside the supported days, "
+        "from 1970-01-01 to 2099-12-31)"
+    ) in result.output
