@@ -151,7 +151,7 @@ def _summarise(file: Path, result: ImportResult) -> None:
     if result.write_error:
         fail(
             f"{file}: writing failed, and everything this import wrote was rolled back: "
-            f"nothing was imported. The database said: {result.write_error}",
+            f"nothing was imported ({result.write_error})",
             code=1,
         )
     if not result.imported:

@@ -472,8 +472,8 @@ class _Importer(Generic[T]):
         try:
             with self.engine.connect() as conn:
                 for good, bad in self._batches(conn):  # pass 1: check everything, write nothing
-                    for record, _ in good:
-                        self.seen(record, _)
+                    for record, item in good:
+                        self.seen(record, item)
                     for record, problem in bad:
                         bad_lines.add(record.line)
                         self._report(problem)
@@ -491,7 +491,7 @@ class _Importer(Generic[T]):
         self.checking = False
         try:
             self._write(bad_lines)
-        except (SQLAlchemyError, ValueError, ArithmeticError, _FileChangedError) as err:
+        except (SQLAlchemyError, ValueError, ArithmeticError, OSError, _FileChangedError) as err:
             # everything this import wrote was rolled back with its transaction
             self.result.write_error = _one_line(err)
             self.result.added = self.result.already_present = 0
