@@ -186,7 +186,8 @@ def _summarise(file: Path, result: ImportResult) -> None:
 def import_leads(obj: Context, file: Path, skip_invalid: bool, encoding: str) -> None:
     """Import handoffs: source, external_id, handed_off_at, team, owner_email, name, company,
     email, campaign. handed_off_at is ISO 8601 with an offset. A (source, external_id)
-    already known is the same lead: re-importing a file adds nothing."""
+    already known is the same lead: re-importing a file adds nothing. All or nothing: every
+    row is checked first, then written in one transaction."""
     _run_import(obj, file, skip_invalid, encoding, LeadImporter)
 
 
