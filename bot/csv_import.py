@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -231,7 +230,7 @@ def _records(
                 )
                 continue
             line, record = reader.line_num, _take(consumed)
-            if any(_UNDECODED.search(cell) for cell in row):
+            if _UNDECODED.search("".join(row)):  # one search a row, not one a cell
                 problem = f"is not {label} text; save the file as UTF-8 or CP932"
                 if encoding == "utf-8":
                     problem += " (or pass --encoding cp932)"
@@ -333,10 +332,9 @@ class _Bloom:
 
 
 def _digest(*parts: object) -> int:
-    text = "\x1f".join("" if p is None else str(p) for p in parts)
-    return int.from_bytes(
-        hashlib.blake2b(text.encode(errors="surrogatepass"), digest_size=8).digest()
-    )
+    """64 bits of the parts, the same for equal parts within this process (Python's own
+    string hash, keyed at start): cheaper than a cryptographic digest, and never kept."""
+    return hash(parts)
 
 
 def _bloom_bits(size: int) -> int:
