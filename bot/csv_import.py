@@ -563,12 +563,29 @@ def _range_errors(errors: list[FieldError], *checks: tuple[str, datetime]) -> No
             )
 
 
+def _conflicts(versions: dict[tuple[str, str], dict[int, list[int]]]) -> dict[int, RowError]:
+    out: dict[int, RowError] = {}
+    for (source, external_id), contents in versions.items():
+        if len(contents) < 2:
+            continue
+        lines = sorted(line for group in contents.values() for line in group)
+        shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
+        message = (
+            f'lead "{external_id}" from source "{source}" is on lines {shown} with '
+            "different data; keep one row per lead (identical rows are one lead)"
+        )
+        for line in lines:
+            out[line] = RowError(line, "external_id", message)
+    return out
+
+
 class LeadImporter(_Importer[LeadInput]):
     columns = LEAD_COLUMNS
     required = LEAD_REQUIRED
 
     bloom: _Bloom | None = None
     maybe_twice: set[int]  # set with the bloom
+    keys_per_reading = 100_000  # keys in doubt checked in one reading of the file
 
     def validate(self, fields: Mapping[str, object]) -> LeadInput | list[FieldError]:
         lead = validate_lead(fields, self.settings.team_names)
@@ -600,15 +617,29 @@ class LeadImporter(_Importer[LeadInput]):
         right is not ours to guess). The same data twice is one lead."""
         if self.bloom is None or not self.maybe_twice:
             return {}
-        versions: dict[tuple[str, str], dict[int, list[int]]] = {}  # key -> content -> lines
+        # a third reading of the keys in doubt (only their rows are checked again); if
+        # there are very many (a file with every lead twice), several readings, so that
+        # the memory this takes stays bounded
+        parts = -(-len(self.maybe_twice) // self.keys_per_reading)
+        out: dict[int, RowError] = {}
         self.checking = False
-        # a third reading, of the few keys in doubt: only their rows are checked again
+        try:
+            for part in range(parts):
+                out.update(_conflicts(self._versions(part, parts)))
+        finally:
+            self.checking = True
+        return out
+
+    def _versions(self, part: int, parts: int) -> dict[tuple[str, str], dict[int, list[int]]]:
+        """key -> content -> lines, for the keys in doubt whose digest % parts is part."""
+        versions: dict[tuple[str, str], dict[int, list[int]]] = {}
         for record in self._read(on_read=lambda _: None):
             cells = record.cells
             if cells is None:
                 continue
             key = (cells.get("source", "").strip(), cells.get("external_id", "").strip())
-            if _digest(*key) not in self.maybe_twice:
+            digest = _digest(*key)
+            if digest % parts != part or digest not in self.maybe_twice:
                 continue
             parsed = self.validate(cells)
             if isinstance(parsed, list):
@@ -623,20 +654,7 @@ class LeadImporter(_Importer[LeadInput]):
                 parsed.campaign,
             )
             versions.setdefault(parsed.key, {}).setdefault(content, []).append(record.line)
-        self.checking = True
-        out: dict[int, RowError] = {}
-        for (source, external_id), contents in versions.items():
-            if len(contents) < 2:
-                continue
-            lines = sorted(line for group in contents.values() for line in group)
-            shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
-            message = (
-                f'lead "{external_id}" from source "{source}" is on lines {shown} with '
-                "different data; keep one row per lead (identical rows are one lead)"
-            )
-            for line in lines:
-                out[line] = RowError(line, "external_id", message)
-        return out
+        return versions
 
     def write_batch(self, conn: Connection, items: list[LeadInput]) -> tuple[int, int]:
         created = ingest_leads(conn, self.settings, items, self.clock.now())

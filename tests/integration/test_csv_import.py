@@ -6,16 +6,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 
 from bot.cli import main
-from bot.csv_import import BATCH
+from bot.clock import FixedClock
+from bot.config import parse_settings
+from bot.csv_import import BATCH, LeadImporter, RowError
 from storage.engine import make_engine
 from storage.tables import Action, Lead, LeadOwner, Rep
 
@@ -405,3 +409,44 @@ def test_stored_leads_are_the_good_rows_or_nothing(
     else:
         assert result.exit_code == 2, result.output
         assert stored == set()
+
+
+class FewKeysAtATime(LeadImporter):
+    keys_per_reading = 2  # several readings of the file, as with a million keys in doubt
+
+
+def test_many_leads_twice_are_checked_in_several_readings(
+    tmp_path: Path, database_url: str, db: Engine
+) -> None:
+    rows = []
+    for i in range(10):
+        rows += [
+            lead_row(i),
+            lead_row(i).replace(f"Name {i}", "Other") if i in (3, 8) else lead_row(i),
+        ]
+    path = tmp_path / "twice.csv"
+    path.write_text(LEADS_HEADER + "".join(rows), encoding="utf-8")
+    settings_ = parse_settings(
+        yaml.safe_load(CONFIG), "test.yml", env={"DATABASE_URL": database_url}
+    )
+    problems: list[RowError] = []
+    result = FewKeysAtATime(
+        db,
+        settings_,
+        FixedClock(datetime(2026, 11, 24, tzinfo=UTC)),
+        path,
+        skip_invalid=False,
+        on_error=problems.append,
+        on_progress=lambda _: None,
+    ).run()
+    assert not result.imported
+    assert [(p.line, p.column) for p in problems] == [
+        (8, "external_id"),
+        (9, "external_id"),
+        (18, "external_id"),
+        (19, "external_id"),
+    ]
+    assert (
+        'lead "L-8" from source "web" is on lines 18, 19 with different data' in problems[2].message
+    )
+    assert count(db, Lead) == 0
