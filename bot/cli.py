@@ -17,11 +17,12 @@ from sqlalchemy import Engine
 from bot.bootstrap import DatabaseNotReadyError, engine_for
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import ConfigError, Settings, config_path, load_settings
-from bot.csv_import import ActionImporter, ImportResult, LeadImporter, RowError
+from bot.csv_import import ENCODINGS, ActionImporter, ImportResult, LeadImporter, RowError
 from bot.fields import parse_instant
-from bot.render import as_csv, as_text
+from bot.render import as_csv, as_text, spreadsheet_cell
 from bot.services import EXPORT_COLUMNS, UnknownTeamError, export_leads, report
 from metrics.errors import PeriodError
+from metrics.instants import OutOfRangeError, check_instant
 from storage.engine import make_engine, writing
 from storage.migrate import upgrade
 
@@ -110,7 +111,11 @@ def import_() -> None:
 
 
 def _run_import(
-    obj: Context, file: Path, skip_invalid: bool, kind: type[LeadImporter] | type[ActionImporter]
+    obj: Context,
+    file: Path,
+    skip_invalid: bool,
+    encoding: str,
+    kind: type[LeadImporter] | type[ActionImporter],
 ) -> None:
     settings = obj.settings()
     engine = _engine(settings)
@@ -131,14 +136,24 @@ def _run_import(
             skip_invalid=skip_invalid,
             on_error=on_error,
             on_progress=bar.update,
+            encoding=None if encoding == "auto" else encoding,
         )
         result = importer.run()
     _summarise(file, result)
 
 
 def _summarise(file: Path, result: ImportResult) -> None:
+    if result.encoding is not None:
+        how = "detected" if result.encoding_detected else "as asked"
+        click.echo(f"{file}: read as {ENCODINGS[result.encoding]} ({how})", err=True)
     if result.header_error:
         fail(result.header_error)
+    if result.write_error:
+        fail(
+            f"{file}: writing failed, and everything this import wrote was rolled back: "
+            f"nothing was imported ({result.write_error})",
+            code=1,
+        )
     if not result.imported:
         fail(
             f"{result.bad_rows} of {result.rows} rows are bad (listed above); "
@@ -160,12 +175,20 @@ def _summarise(file: Path, result: ImportResult) -> None:
     is_flag=True,
     help="Import the good rows; write the bad ones to FILE.rejected.csv.",
 )
+@click.option(
+    "--encoding",
+    type=click.Choice(["auto", *ENCODINGS]),
+    default="auto",
+    show_default=True,
+    help="The file's encoding. auto: UTF-8 (with or without BOM) if it is, else CP932.",
+)
 @click.pass_obj
-def import_leads(obj: Context, file: Path, skip_invalid: bool) -> None:
+def import_leads(obj: Context, file: Path, skip_invalid: bool, encoding: str) -> None:
     """Import handoffs: source, external_id, handed_off_at, team, owner_email, name, company,
     email, campaign. handed_off_at is ISO 8601 with an offset. A (source, external_id)
-    already known is the same lead: re-importing a file adds nothing."""
-    _run_import(obj, file, skip_invalid, LeadImporter)
+    already known is the same lead: re-importing a file adds nothing. All or nothing: every
+    row is checked first, then written in one transaction."""
+    _run_import(obj, file, skip_invalid, encoding, LeadImporter)
 
 
 @import_.command("actions")
@@ -175,21 +198,30 @@ def import_leads(obj: Context, file: Path, skip_invalid: bool) -> None:
     is_flag=True,
     help="Import the good rows; write the bad ones to FILE.rejected.csv.",
 )
+@click.option(
+    "--encoding",
+    type=click.Choice(["auto", *ENCODINGS]),
+    default="auto",
+    show_default=True,
+    help="The file's encoding. auto: UTF-8 (with or without BOM) if it is, else CP932.",
+)
 @click.pass_obj
-def import_actions(obj: Context, file: Path, skip_invalid: bool) -> None:
+def import_actions(obj: Context, file: Path, skip_invalid: bool, encoding: str) -> None:
     """Import sales actions: source, external_id, at, kind, actor_email, reason,
     new_owner_email. kind is contacted:call|email|meeting|message|other, rejected,
     excluded, reassigned, snoozed or comment."""
-    _run_import(obj, file, skip_invalid, ActionImporter)
+    _run_import(obj, file, skip_invalid, encoding, ActionImporter)
 
 
-def _as_of(obj: Context, text: str | None) -> datetime:
+def _as_of(obj: Context, text: str | None, option: str = "--as-of") -> datetime:
     if text is None:
         return obj.clock.now()
     try:
-        return parse_instant(text)
+        return check_instant(parse_instant(text), option)
+    except OutOfRangeError as err:
+        fail(str(err))
     except ValueError as err:
-        fail(f"--as-of: {err}")
+        fail(f"{option}: {err}")
 
 
 @main.command("report")
@@ -237,7 +269,8 @@ def export() -> None:
 )
 @click.pass_obj
 def export_leads_cmd(obj: Context, file: Path, as_of: str | None) -> None:
-    """One row per lead: team, owner, due_at (UTC), first action, outcome as of a moment."""
+    """One row per lead: team, owner, due_at (UTC), first action, outcome as of a moment.
+    A cell that a spreadsheet would take for a formula (=, +, -, @, tab, CR) starts with '."""
     settings = obj.settings()
     moment = _as_of(obj, as_of)
     engine = _engine(settings)
@@ -246,7 +279,7 @@ def export_leads_cmd(obj: Context, file: Path, as_of: str | None) -> None:
         writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in export_leads(engine, moment):
-            writer.writerow(row)
+            writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
             count += 1
     if str(file) != "-":
         click.echo(f"{count} leads written to {file}")
@@ -289,7 +322,7 @@ def sweep_cmd(obj: Context, once: bool, dry_run: bool, at: str | None) -> None:
         fail("pass --once: the sweep that repeats every minute runs inside `ignorerate serve`")
     settings = obj.settings()
     engine = _engine(settings)
-    moment = _as_of(obj, at)
+    moment = _as_of(obj, at, "--at")
     ticker = Ticker(engine, settings, FixedClock(moment), jobs=default_jobs())
     result = ticker.tick(dry_run=dry_run)
     if result is None:

@@ -125,15 +125,32 @@ def as_text(report: Report, locale: str) -> str:
     return "\n".join(parts) + "\n"
 
 
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"), and the
+# full-width forms a Japanese spreadsheet may take for them
+FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+
+
+def spreadsheet_cell(value: object) -> str:
+    """A CSV cell no spreadsheet runs: text whose first character, after any spaces, may
+    start a formula gets a leading single quote, which spreadsheets show as text. Applied
+    to every cell, numbers included: no number we write is negative."""
+    text = "" if value is None else str(value)
+    if text.lstrip(" ")[:1] in FORMULA_STARTS:
+        return "'" + text
+    return text
+
+
 def as_csv(report: Report) -> str:
-    """One row per group: total, each rep, each source; raw numbers, rates unrounded."""
+    """One row per group: total, each rep, each source; raw numbers, rates unrounded.
+    Cells are safe to open in a spreadsheet (spreadsheet_cell)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["group", "key", *COLUMNS])
 
     def row(group: str, key: str, c: Counts) -> None:
         values = c.as_dict()
-        w.writerow([group, key, *("" if values[k] is None else values[k] for k in COLUMNS)])
+        cells = [group, key, *("" if values[k] is None else values[k] for k in COLUMNS)]
+        w.writerow([spreadsheet_cell(cell) for cell in cells])
 
     row("total", report.team or "all", report.totals)
     for rep, c in report.by_rep:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
-from bot.config import Settings
+from bot.config import Settings, TeamConfig
 from bot.fields import ActionInput, FieldError, LeadInput
-from metrics.nudges import next_nudge
+from metrics.nudges import NextNudge, next_nudge
 from metrics.periods import Period, parse_period
 from metrics.report import Report
 from metrics.sla import due_at
@@ -44,23 +44,7 @@ def ingest_leads(
         team = settings.team(lead.team)
         if team is None:
             raise UnknownTeamError(lead.team, [t.name for t in settings.teams])
-        due = due_at(lead.handed_off_at, team.sla, team.calendar)
-        # a lead handed off before the lookback (an import of history) is counted, not chased
-        chase = lead.handed_off_at >= now - timedelta(days=team.nudges.lookback_days)
-        first = (
-            next_nudge(
-                None,
-                0,
-                handed_off_at=lead.handed_off_at,
-                due_at=due,
-                cycle_start=None,
-                sla_minutes=team.sla.minutes,
-                policy=team.nudges,
-                calendar=team.calendar,
-            )
-            if chase
-            else None
-        )
+        due, first = lead_schedule(team, lead.handed_off_at, now)
         new.append(
             repo.NewLead(
                 source=lead.source,
@@ -78,6 +62,32 @@ def ingest_leads(
             )
         )
     return repo.add_leads(conn, new, now)
+
+
+def lead_schedule(
+    team: TeamConfig, handed_off_at: datetime, now: datetime
+) -> tuple[datetime, NextNudge | None]:
+    """A new lead's SLA deadline and first reminder. Raises what the business calendar
+    raises (e.g. CalendarError: no working time for years): an import asks this of every
+    row before it writes any."""
+    due = due_at(handed_off_at, team.sla, team.calendar)
+    # a lead handed off before the lookback (an import of history) is counted, not chased
+    chase = handed_off_at >= now - timedelta(days=team.nudges.lookback_days)
+    first = (
+        next_nudge(
+            None,
+            0,
+            handed_off_at=handed_off_at,
+            due_at=due,
+            cycle_start=None,
+            sla_minutes=team.sla.minutes,
+            policy=team.nudges,
+            calendar=team.calendar,
+        )
+        if chase
+        else None
+    )
+    return due, first
 
 
 def action_key(action: ActionInput, origin: str) -> str:

@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from metrics.errors import PeriodError
+from metrics.instants import SUPPORTED_DAYS, OutOfRangeError, check_days
 
 ACCEPTED_FORMS = (
     "today",
@@ -143,6 +144,10 @@ class _InvalidError(Exception):
     """A form that matched but names no real period; the detail says why."""
 
 
+class _UnknownError(Exception):
+    """Text that is none of the forms."""
+
+
 def _last_n(match: re.Match[str], today: date) -> tuple[date, date]:
     n = int(match[1])
     weeks = match.re is _LAST_N and match[2].startswith("week")
@@ -212,20 +217,29 @@ FORMS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], date], tuple[date, 
 
 
 def parse_period(text: str, today: date) -> Period:
-    """The period `text` names, relative to the local date `today`."""
+    """The period `text` names, relative to the local date `today`. Every day of it must
+    be a supported day (metrics.instants): a report cannot count outside them."""
     name = _normalise(text)
     key = JAPANESE.get(name, name)
-    if key in NAMED:
-        return Period(name, *NAMED[key](today))
+    try:
+        period = Period(name, *NAMED[key](today)) if key in NAMED else _matched(name, today)
+        check_days(period.first_day, period.end_day, "period")
+    except _UnknownError:
+        raise PeriodError(text.strip(), ACCEPTED_FORMS) from None
+    except _InvalidError as err:
+        raise PeriodError(text.strip(), ACCEPTED_FORMS, str(err)) from None
+    except (OutOfRangeError, ValueError, OverflowError):  # e.g. year 0001, 9999, or 2100
+        raise PeriodError(
+            text.strip(), ACCEPTED_FORMS, f"outside the supported days, {SUPPORTED_DAYS}"
+        ) from None
+    return period
+
+
+def _matched(name: str, today: date) -> Period:
     for pattern, bounds in FORMS:
         if match := pattern.match(name):
-            try:
-                return Period(name, *bounds(match, today))
-            except _InvalidError as err:
-                raise PeriodError(text.strip(), ACCEPTED_FORMS, str(err)) from None
-            except (ValueError, OverflowError):  # past year 9999 or before year 1
-                raise PeriodError(text.strip(), ACCEPTED_FORMS, "outside the calendar") from None
-    raise PeriodError(text.strip(), ACCEPTED_FORMS)
+            return Period(name, *bounds(match, today))
+    raise _UnknownError
 
 
 def _date(text: str) -> date:

@@ -19,6 +19,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from metrics.errors import MetricsError
+from metrics.instants import SUPPORTED_DAYS, OutOfRangeError, check_days
 from metrics.nudges import SummaryPolicy
 from metrics.periods import Period
 from metrics.rates import Counts
@@ -87,9 +88,14 @@ def parse_week(text: str) -> IsoWeek:
         raise WeekError(text.strip())
     year, week = int(match[1]), int(match[2])
     try:
-        return IsoWeek(year, week)
+        iso = IsoWeek(year, week)
     except WeekError:
         raise WeekError(text.strip(), f"{year} has no ISO week {week}") from None
+    try:
+        check_days(iso.period.first_day, iso.period.end_day, "week")
+    except (OutOfRangeError, OverflowError):  # OverflowError: the week of 9999-12-31
+        raise WeekError(text.strip(), f"outside the supported days, {SUPPORTED_DAYS}") from None
+    return iso
 
 
 # ---------------------------------------------------------------- when it is due

@@ -40,9 +40,12 @@ CATALOG: dict[str, dict[str, str]] = {
     "col.source": {"en": "source", "ja": "流入元"},
     "duration.minutes": {"en": "{n} min", "ja": "{n}分"},
     "duration.hours": {"en": "{n} h", "ja": "{n}時間"},
+    # the days are metrics.instants.FIRST_DAY and LAST_DAY (a test keeps them in step)
     "period.error": {
-        "en": 'I can\'t read the period "{text}"{detail}. Accepted forms: {forms}',
-        "ja": "期間「{text}」を読み取れません{detail}。使える形式: {forms}",
+        "en": 'I can\'t read the period "{text}"{detail}. Accepted forms: {forms}. '
+        "A period lies between 1970-01-01 and 2099-12-31.",
+        "ja": "期間「{text}」を読み取れません{detail}。使える形式: {forms}。"
+        "期間は 1970-01-01 から 2099-12-31 までの日で指定してください。",
     },
     # lead cards
     "card.new_lead": {"en": "New lead for {team}", "ja": "{team} の新しいリード"},

@@ -87,6 +87,14 @@ def test_a_bad_period_lists_the_accepted_forms(data: Bot) -> None:
     assert "先月" in text
 
 
+def test_a_period_outside_the_supported_days_is_refused_naming_them(data: Bot) -> None:
+    for period in ("0001", "9999", "1969-12-31..1970-01-31"):
+        text = words(ask(data, "UBOSS", period))
+        assert f'I can\'t read the period "{period}" (outside the supported days' in text
+        assert "A period lies between 1970-01-01 and 2099-12-31." in text
+        assert "last-N-days" in text
+
+
 def test_bad_options_say_what_is_accepted(data: Bot) -> None:
     assert "`by:` takes `rep` or `source`" in words(ask(data, "UBOSS", "by:team"))
     assert "one period, not two" in words(ask(data, "UBOSS", "today yesterday"))
@@ -114,3 +122,6 @@ def test_replies_follow_the_configured_locale(database_url: str) -> None:
         assert "無視率" in text
         assert "集計対象のリードなし" in text
         assert "使い方" in words(ask(bot, "UBOSS", "ヘルプ"))
+        refused = words(ask(bot, "UBOSS", "0001"))
+        assert "期間「0001」を読み取れません" in refused
+        assert "期間は 1970-01-01 から 2099-12-31 までの日で指定してください。" in refused

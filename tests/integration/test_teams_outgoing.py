@@ -108,6 +108,14 @@ def test_a_bad_period_gets_the_accepted_forms_and_usage(ask: Any) -> None:
     assert "Usage" in text
 
 
+def test_a_period_outside_the_supported_days_is_answered_with_the_range(ask: Any) -> None:
+    answer = ask(activity("<at>IgnoreRate</at> 0001"))
+    assert answer.status_code == 200
+    text = answer.json()["text"]
+    assert 'I can\'t read the period "0001" (outside the supported days' in text
+    assert "A period lies between 1970-01-01 and 2099-12-31." in text
+
+
 def test_another_team_or_an_unknown_channel_is_refused_in_words(ask: Any) -> None:
     other = ask(activity("<at>IgnoreRate</at> last-month team:smb")).json()
     assert "own team only" in other["text"]

@@ -109,14 +109,14 @@ def test_a_cell_over_the_csv_field_limit_is_reported_with_its_line(workdir: Path
     assert "line 3" in output
 
 
-def test_a_file_that_is_not_utf8_is_refused_with_its_line(workdir: Path) -> None:
-    raw = (",".join(LEAD_COLUMNS) + "\n").encode() + "form,L-2,x,enterprise,,名前,,,\n".encode(
-        "shift_jis"
-    )
+def test_a_file_neither_utf8_nor_cp932_is_refused_with_its_line(workdir: Path) -> None:
+    good = "form,L-1,2026-11-24T10:00:00+09:00,enterprise,,名前,,,\n".encode()
+    raw = (",".join(LEAD_COLUMNS) + "\n").encode() + good + b"form,L-2,x,enterprise,,\x80,,,\n"
     code, output, exc = _import(workdir, raw)
     assert exc is None, f"{type(exc).__name__}: {exc}"
     assert code == 2
-    assert "UTF-8" in output
+    assert "read as UTF-8 (detected)" in output
+    assert "line 3: row: is not UTF-8 text; save the file as UTF-8 or CP932" in output
 
 
 def test_a_nul_in_a_cell_is_a_bad_line_on_both_databases(tmp_path: Path, database_url: str) -> None:
@@ -135,3 +135,53 @@ def test_a_nul_in_a_cell_is_a_bad_line_on_both_databases(tmp_path: Path, databas
     assert result.exit_code == 2, result.output
     assert "line 3" in result.output
     assert "name: contains a NUL character" in result.output
+
+
+NAME_BYTES = st.binary(max_size=20).filter(lambda b: not any(c in b for c in b',"\r\n'))
+
+
+@settings(max_examples=40)
+@given(names=st.lists(NAME_BYTES, min_size=1, max_size=8))
+def test_every_row_is_imported_or_set_aside_byte_for_byte(
+    workdir: Path, names: list[bytes]
+) -> None:
+    lines = [
+        b"form,F-%d,2026-11-24T10:00:00+09:00,enterprise,,%s,,," % (i, name)
+        for i, name in enumerate(names)
+    ]
+    raw = (",".join(LEAD_COLUMNS) + "\n").encode() + b"".join(line + b"\n" for line in lines)
+    rejects = workdir / "leads.rejected.csv"
+    rejects.unlink(missing_ok=True)
+    file = workdir / "leads.csv"
+    file.write_bytes(raw)
+    result = CliRunner().invoke(
+        main,
+        [
+            "--config",
+            str(workdir / "ignorerate.yml"),
+            "import",
+            "leads",
+            str(file),
+            "--skip-invalid",
+            "--encoding",
+            "utf-8",
+        ],
+        env={"DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite'}"},
+    )
+    assert result.exit_code == 0, result.output
+
+    def bad(name: bytes) -> bool:
+        try:
+            return "\x00" in name.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+
+    expected = [(i + 2, line) for i, line in enumerate(lines) if bad(names[i])]
+    if not expected:
+        assert not rejects.exists()
+        return
+    written = rejects.read_bytes().split(b"\n")
+    assert written[0] == b"line," + ",".join(LEAD_COLUMNS).encode() + b",error"
+    assert len(written) == len(expected) + 2  # the header, the rows, "" after the last
+    for (number, line), row in zip(expected, written[1:], strict=False):
+        assert row.startswith(b"%d," % number + line + b",")

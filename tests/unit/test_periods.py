@@ -129,8 +129,14 @@ def test_iso_week_label_at_year_boundaries() -> None:
         ("2026-10-15..2026-10-01", "2026-10-15 is after 2026-10-01"),
         ("2026-10..2026-11", '"2026-10" is not a date YYYY-MM-DD'),
         ("", None),
-        ("9999", "outside the calendar"),
-        ("9999-12", "outside the calendar"),
+        ("9999", "outside the supported days, from 1970-01-01 to 2099-12-31"),
+        ("9999-12", "outside the supported days"),
+        ("0001", "outside the supported days, from 1970-01-01 to 2099-12-31"),
+        ("1969-12-31", "outside the supported days"),
+        ("1969-12-31..1970-01-02", "outside the supported days"),
+        ("2100", "outside the supported days"),
+        ("2099-12-31..2100-01-01", "outside the supported days"),
+        ("2100-W01", "outside the supported days"),
         ("2026-10-01..10000-01-01", '"10000-01-01" is not a date'),
     ],
 )
@@ -146,9 +152,46 @@ def test_anything_else_is_an_error_listing_the_forms(text: str, detail: str | No
         assert detail in message
 
 
+@pytest.mark.parametrize(
+    ("text", "today", "first", "end"),
+    [
+        ("1970", TODAY, date(1970, 1, 1), date(1971, 1, 1)),
+        ("2099-12-31", TODAY, date(2099, 12, 31), date(2100, 1, 1)),
+        ("1970-01-01..2099-12-31", TODAY, date(1970, 1, 1), date(2100, 1, 1)),
+        ("this-year", date(2099, 12, 31), date(2099, 1, 1), date(2100, 1, 1)),
+        ("today", date(1970, 1, 1), date(1970, 1, 1), date(1970, 1, 2)),
+    ],
+)
+def test_periods_at_the_edges_of_the_supported_days_are_read(
+    text: str, today: date, first: date, end: date
+) -> None:
+    assert days(text, today) == (first, end)
+
+
+@pytest.mark.parametrize(
+    ("text", "today"),
+    [
+        ("last-7-days", date(1970, 1, 3)),
+        ("this-week", date(1970, 1, 1)),  # a Thursday: its Monday is in 1969
+        ("last-month", date(1970, 1, 15)),
+        ("this-week", date(2099, 12, 31)),  # the week runs into 2100
+        ("today", date(2100, 1, 1)),
+        ("yesterday", date(1, 1, 1)),
+        ("this-year", date(9999, 6, 1)),
+    ],
+)
+def test_a_relative_period_reaching_outside_the_supported_days_is_refused(
+    text: str, today: date
+) -> None:
+    with pytest.raises(PeriodError) as caught:
+        parse_period(text, today)
+    assert "outside the supported days, from 1970-01-01 to 2099-12-31" in str(caught.value)
+    assert "last-N-days" in str(caught.value)
+
+
 # Properties.
 
-today_st = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31))
+today_st = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 6, 30))
 
 
 @given(today_st, st.sampled_from(sorted(NAMED)))
