@@ -145,6 +145,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "I can't find an email for that person in Slack; nothing was recorded.",
         "ja": "その方のメールアドレスが Slack で見つからないため、記録していません。",
     },
+    "click.malformed": {
+        "en": "I couldn't read what this button sent (an old or altered message?); "
+        "nothing was recorded.",
+        "ja": "このボタンの送信内容を読み取れませんでした（古いメッセージか改変されたもの）。"
+        "記録していません。",
+    },
     "click.failed": {
         "en": "Something went wrong on our side; nothing was recorded. Please try again.",
         "ja": "内部エラーのため記録できませんでした。もう一度お試しください。",
