@@ -243,7 +243,15 @@ def build_service(
             " and ".join(missing),
         )
         door.wake_outbox = wake_all()
-        server = Server(engine, metrics, door, None, extra_routes=extra_routes, lull=lull)
+        server = Server(
+            engine,
+            metrics,
+            door,
+            None,
+            extra_routes=extra_routes,
+            lull=lull,
+            metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
+        )
         return Service(
             server.app(),
             engine,
@@ -306,6 +314,7 @@ def build_service(
         background=clicks,
         verifier=SignatureVerifier(signing_secret) if signing_secret else None,
         lull=lull,
+        metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
     )
     socket = None
     if socket_mode:

@@ -440,3 +440,32 @@ def test_any_link_token_signed_or_not_is_answered_without_a_500(
             answer = bot.http.request(method, f"{bot.url}{path}")
             assert answer.status_code < 500, (method, path[:80], answer.status_code)
     assert census(bot.engine) == before
+
+
+# ------------------------------------------------------------------ 10. /metrics
+
+
+def test_metrics_need_the_bearer_token_when_one_is_set(database_url: str) -> None:
+    token = "metrics-token-for-tests"
+    with running_bot(database_url, env_extra={"IGNORERATE_METRICS_TOKEN": token}) as bot:
+        url = f"{bot.url}/metrics"
+        authorizations: list[bytes | None] = [
+            None,
+            b"Bearer wrong",
+            f"Basic {token}".encode(),
+            "Bearer \xe9".encode("latin-1"),
+        ]
+        for authorization in authorizations:
+            headers = {} if authorization is None else {b"Authorization": authorization}
+            refused = bot.http.get(url, headers=headers)
+            assert refused.status_code == 401, authorization
+            assert refused.headers["www-authenticate"].startswith("Bearer")
+            assert "ignorerate_" not in refused.text
+        allowed = bot.http.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert allowed.status_code == 200
+        assert "ignorerate_handoffs_total" in allowed.text
+        assert bot.http.get(f"{bot.url}/healthz").status_code == 200
+
+
+def test_metrics_are_open_when_no_token_is_set(bot: Bot) -> None:
+    assert bot.http.get(f"{bot.url}/metrics").status_code == 200
