@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -469,3 +470,87 @@ def test_metrics_need_the_bearer_token_when_one_is_set(database_url: str) -> Non
 
 def test_metrics_are_open_when_no_token_is_set(bot: Bot) -> None:
     assert bot.http.get(f"{bot.url}/metrics").status_code == 200
+
+
+# ------------------------------------------------------------------ clicks
+
+
+CLICK_IDS = st.sampled_from(
+    ["lead.contacted.call", "lead.take", "lead.reject", "lead.snooze", "lead.reassign"]
+)
+VALUES = JSONISH | st.from_regex(r"-?[0-9]{1,25}(:[0-9]{0,20})?", fullmatch=True)
+
+
+@settings(max_examples=30)
+@given(
+    action_id=CLICK_IDS,
+    extra=st.fixed_dictionaries(
+        {
+            "value": VALUES,
+            "selected_option": st.fixed_dictionaries({"value": VALUES}),
+            "block_id": VALUES,
+            "selected_user": VALUES,
+        }
+    ),
+)
+def test_any_signed_click_value_is_answered_privately_without_an_error(
+    bot: Bot, server_log: _Records, action_id: str, extra: dict[str, Any]
+) -> None:
+    """No lead exists, so every click, whatever it carries, records nothing and tells the
+    clicker exactly one thing privately (why nothing was recorded)."""
+    told = len(bot.slack.called("chat.postEphemeral"))
+    payload = bot.click_payload("UA", action_id, extra=extra)
+    assert bot.interact(payload).status_code == 200
+    bot.slack.wait_for("chat.postEphemeral", count=told + 1)
+    assert census(bot.engine).actions == 0
+    assert listener_errors(bot) == 0
+    assert_no_traceback(server_log)
+
+
+# ------------------------------------------------------------------ one-click forms
+
+
+FORM_KEYS = st.sampled_from(["choice", "reason", "actor", "csrf"]) | st.text(max_size=6)
+FORM_VALUES = st.sampled_from(["contacted:call", "snooze:60", "reject", "not_a_fit"]) | st.text(
+    max_size=30
+)
+
+
+@pytest.fixture
+def form_lead(bot: Bot) -> int:
+    return new_lead(bot, "FORM-1")
+
+
+@settings(max_examples=25)
+@given(
+    fields=st.lists(st.tuples(FORM_KEYS, FORM_VALUES), max_size=6),
+    with_csrf=st.booleans(),
+    sent=st.tuples(
+        st.sampled_from(["application/x-www-form-urlencoded", "multipart/form-data"]) | HEADER,
+        st.binary(max_size=100) | st.none(),
+    ),
+)
+def test_any_one_click_form_is_answered_without_a_500(
+    bot: Bot,
+    form_lead: int,
+    fields: list[tuple[str, str]],
+    with_csrf: bool,
+    sent: tuple[str, bytes | None],
+) -> None:
+    """Missing, repeated or unknown fields, wrong content types and bytes that are no form:
+    the page answers 2xx or 4xx, never 5xx; at most the one action a link allows."""
+    content_type, raw = sent
+    url = f"{bot.url}/ack/{ack_token(SIGNER, form_lead, None, bot.clock.now())}"
+    with httpx.Client(timeout=10) as browser:
+        page = browser.get(url)
+        assert page.status_code == 200
+        csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        form = [*fields, ("csrf", csrf)] if with_csrf else fields
+        body = raw if raw is not None else urlencode(form).encode()
+        answer = browser.post(
+            url, content=body, headers={b"Content-Type": content_type.strip().encode()}
+        )
+    assert answer.status_code < 500, (answer.status_code, answer.text[:200])
+    assert "Traceback" not in answer.text
+    assert census(bot.engine).actions <= 1
+    assert listener_errors(bot) == 0
