@@ -4,7 +4,8 @@ a team id and an ISO week, valid for a while (bot.teams.delivery.CHART_TTL).
 
 The chart is drawn from the database on each request (numbers as of now), the same
 series as the Slack upload; nothing is stored. A tampered token is 403, an expired one
-410 (gone: asking again will not help), a team no longer configured 404.
+410 (gone: asking again will not help), a team no longer configured 404, a week whose
+trend reaches outside the supported days (metrics.instants) 400.
 """
 
 from __future__ import annotations
