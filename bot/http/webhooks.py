@@ -87,7 +87,7 @@ class HandoffDoor:
         if media_type != "application/json":
             return self._refuse(
                 415,
-                "not_json",
+                "media_type",
                 f"Content-Type is {_echo(media_type) or 'missing'}; send application/json",
             )
         data, problem = _parse(body)
