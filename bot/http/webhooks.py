@@ -264,7 +264,7 @@ def _parse(body: bytes) -> tuple[Any, str | None]:
     """The JSON of the body, or a message saying where it is not JSON (in our words, not
     the parser's)."""
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8-sig")  # a leading byte order mark is allowed (RFC 8259)
     except UnicodeDecodeError as err:
         return None, f"body is not UTF-8: byte {err.start} cannot be decoded"
     try:

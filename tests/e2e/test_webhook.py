@@ -304,3 +304,8 @@ def test_errors_say_what_is_wrong_in_our_words_not_the_parser_s(bot: Bot) -> Non
         assert answer.status_code == 400
         assert answer.json()["error"] == message
     assert count_leads(bot) == 0
+    # a byte order mark before the JSON is no error
+    assert (
+        bot.handoff(None, raw=b"\xef\xbb\xbf" + json.dumps(lead("BOM-1")).encode()).status_code
+        == 202
+    )
