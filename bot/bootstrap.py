@@ -277,7 +277,15 @@ def build_service(
             " and ".join(missing),
         )
         door.wake_outbox = wake_all()
-        server = Server(engine, metrics, door, None, extra_routes=extra_routes, lull=lull)
+        server = Server(
+            engine,
+            metrics,
+            door,
+            None,
+            extra_routes=extra_routes,
+            lull=lull,
+            metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
+        )
         return Service(
             server.app(),
             engine,
@@ -346,6 +354,7 @@ def build_service(
         verifier=SignatureVerifier(signing_secret) if signing_secret else None,
         lull=lull,
         slack_link=readiness,
+        metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
     )
     if socket_mode:
         log.info("Slack is on, over Socket Mode")

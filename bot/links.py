@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 
 class LinkError(ValueError):
@@ -55,7 +55,8 @@ class LinkSigner:
 
     def verify(self, purpose: str, token: str, now: datetime) -> dict[str, Any]:
         body, dot, mac = token.partition(".")
-        if not dot or not hmac.compare_digest(mac, self._mac(purpose, body)):
+        # every token we sign is ASCII; `compare_digest` raises on str that is not
+        if not dot or not token.isascii() or not hmac.compare_digest(mac, self._mac(purpose, body)):
             raise TamperedLinkError("this link was not made by this bot, or was changed")
         try:
             data = json.loads(_unb64(body))
@@ -66,6 +67,15 @@ class LinkSigner:
         if now.timestamp() >= data["x"]:
             raise ExpiredLinkError(data)
         return data
+
+
+MAX_ID = 2**63 - 1  # the largest id a table's key holds (PostgreSQL bigint)
+
+
+def is_row_id(value: object) -> TypeGuard[int]:
+    """Whether a token's id could name a row: a positive int that fits the key column
+    (a larger one would overflow the query's parameter instead of finding nothing)."""
+    return type(value) is int and 0 < value <= MAX_ID
 
 
 ACK_TTL = timedelta(hours=72)

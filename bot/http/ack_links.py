@@ -37,10 +37,11 @@ from starlette.routing import Route
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.http.body import BodyTooLargeError, read_body
 from bot.http.metrics import Metrics
 from bot.i18n import t
 from bot.leads import SNOOZE_MINUTES, Click, ClickOutcome, Result, act
-from bot.links import ExpiredLinkError, LinkSigner, TamperedLinkError
+from bot.links import ExpiredLinkError, LinkSigner, TamperedLinkError, is_row_id
 from bot.slack.blocks import reason_label
 from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
@@ -193,7 +194,7 @@ class AckPages:
             self._refused("tampered")
             raise _RefusedError(self._tampered_page()) from None
         lead_id, rep_id = data.get("l"), data.get("r")
-        if not isinstance(lead_id, int) or not (rep_id is None or isinstance(rep_id, int)):
+        if not is_row_id(lead_id) or not (rep_id is None or is_row_id(rep_id)):
             # signed by us, yet not an ack link's shape: treat it as one we did not make
             self._refused("tampered")
             raise _RefusedError(self._tampered_page())
@@ -210,14 +211,10 @@ class AckPages:
         too_large = _RefusedError(
             self._message_page(t(self.loc, "ack.not_recorded"), "ack.too_large", 413)
         )
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            raise too_large
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise too_large
+        try:
+            body = await read_body(request, MAX_BODY)
+        except BodyTooLargeError:
+            raise too_large from None
         if not request.headers.get("content-type", "").startswith(
             "application/x-www-form-urlencoded"
         ):
@@ -479,7 +476,7 @@ class AckPages:
         loc = self.loc
         lines = [t(loc, "ack.expired")]
         lead_id = data.get("l")
-        if isinstance(lead_id, int):
+        if is_row_id(lead_id):
             with self.engine.connect() as conn:
                 lead = store.lead_view(conn, lead_id)
             team = self.settings.team(lead.team) if lead else None

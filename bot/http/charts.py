@@ -4,10 +4,13 @@ a team id and an ISO week, valid for a while (bot.teams.delivery.CHART_TTL).
 
 The chart is drawn from the database on each request (numbers as of now), the same
 series as the Slack upload; nothing is stored. A tampered token is 403, an expired one
-410 (gone: asking again will not help), a team no longer configured 404.
+410 (gone: asking again will not help), a team no longer configured 404, a week whose
+trend reaches outside the supported days (metrics.instants) 400.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import Engine, select
 from starlette.requests import Request
@@ -17,9 +20,10 @@ from starlette.routing import Route
 from bot.chart import trend_png
 from bot.clock import Clock
 from bot.config import Settings
-from bot.links import ExpiredLinkError, LinkError, LinkSigner
+from bot.links import ExpiredLinkError, LinkError, LinkSigner, is_row_id
 from bot.summary import build_summary
-from metrics.summary import WeekError
+from metrics.instants import SUPPORTED_DAYS, OutOfRangeError, check_days
+from metrics.summary import WeekError, parse_week, trend_weeks
 from storage.tables import Team
 
 CACHE = "private, max-age=3600"  # a chart changes little within the hour
@@ -28,7 +32,7 @@ CACHE = "private, max-age=3600"  # a chart changes little within the hour
 def chart_route(engine: Engine, settings: Settings, signer: LinkSigner, clock: Clock) -> Route:
     # a plain function: Starlette runs it in its thread pool, off the event loop, since
     # both the queries and the drawing block
-    def chart(request: Request) -> Response:
+    def chart(request: Request) -> Response:  # noqa: PLR0911 (one answer per refusal)
         now = clock.now()
         try:
             data = signer.verify("chart", str(request.path_params["token"]), now)
@@ -37,8 +41,18 @@ def chart_route(engine: Engine, settings: Settings, signer: LinkSigner, clock: C
         except LinkError:
             return PlainTextResponse("not a chart link of this bot", status_code=403)
         team_id, week = data.get("t"), data.get("w")
-        if not isinstance(team_id, int) or not isinstance(week, str):
+        if not is_row_id(team_id) or not isinstance(week, str):
             return PlainTextResponse("not a chart link of this bot", status_code=403)
+        try:
+            weeks = trend_weeks(parse_week(week))
+            check_days(weeks[0].monday, weeks[-1].monday + timedelta(days=7), "week")
+        except WeekError:
+            return PlainTextResponse("not a chart link of this bot", status_code=403)
+        except (OutOfRangeError, OverflowError):  # a trend reaching before year 1 overflows
+            return PlainTextResponse(
+                f"no chart for week {week[:20]}: a chart's weeks must lie {SUPPORTED_DAYS}",
+                status_code=400,
+            )
         with engine.connect() as conn:
             name = conn.execute(
                 select(Team.__table__.c.name).where(Team.__table__.c.id == team_id)

@@ -17,7 +17,7 @@ class Metrics:
         )
         self.clicks = Counter(
             "ignorerate_clicks_total",
-            "Actions asked for from Slack, by kind and result.",
+            "Actions asked for from Slack, by kind and result (malformed: a value not read).",
             ["kind", "result"],
             registry=self.registry,
         )
@@ -29,7 +29,7 @@ class Metrics:
         )
         self.rejected_requests = Counter(
             "ignorerate_rejected_requests_total",
-            "Requests refused before reading them, by door and reason.",
+            "Requests refused at the door (unsigned, too large, malformed), by door and reason.",
             ["door", "reason"],
             registry=self.registry,
         )

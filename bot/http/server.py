@@ -9,13 +9,12 @@ figures under 50 concurrent clicks that decided it.
 
 from __future__ import annotations
 
-import json
+import hmac
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import parse_qs
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
@@ -27,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.http.body import BodyTooLargeError, read_body
 from bot.http.lull import Lull
 from bot.http.metrics import Metrics
 from bot.http.webhooks import MAX_BODY, HandoffDoor
@@ -68,26 +68,20 @@ class Server:
     lull: Lull = field(default_factory=Lull)
     # None: Slack needs no check (off, or a test's app); else requests wait until it is ready
     slack_link: SlackLink | None = None
+    # IGNORERATE_METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <it>`
+    metrics_token: str | None = None
 
-    def _answer_first(self, text: str, headers: dict[str, str]) -> bool:
-        """True if the request is a signed click whose listeners all answer later."""
+    def _answer_first(self, payload: object) -> bool:
+        """True if the signed request is a click whose listeners all answer later."""
         if self.answers_later is None or self.background is None or self.verifier is None:
             return False
-        if not text.startswith("payload="):
+        if not isinstance(payload, dict) or payload.get("type") != "block_actions":
             return False
-        try:
-            payload = json.loads(parse_qs(text)["payload"][0])
-            actions = payload["actions"] if payload.get("type") == "block_actions" else []
-            ids = [str(action["action_id"]) for action in actions]
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-            return False  # Bolt will say what is wrong with it
-        if not ids or not all(self.answers_later(action_id) for action_id in ids):
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions:
             return False
-        return self.verifier.is_valid(
-            text,
-            headers.get("x-slack-request-timestamp", ""),
-            headers.get("x-slack-signature", ""),
-        )
+        ids = [a.get("action_id") if isinstance(a, dict) else None for a in actions]
+        return all(isinstance(i, str) and self.answers_later(i) for i in ids)
 
     def _dispatch_later(self, request: BoltRequest) -> None:
         assert self.bolt is not None
@@ -113,33 +107,43 @@ class Server:
             )
         return None
 
-    async def slack(self, request: Request) -> Response:
+    async def slack(self, request: Request) -> Response:  # noqa: PLR0911 (one per refusal)
         refusal = self._refusal()
         if refusal is not None:
             return refusal
         assert self.bolt is not None  # else refused above
-        declared = request.headers.get("content-length", "")
-        too_large = JSONResponse({"error": f"body is over {MAX_BODY} bytes"}, status_code=413)
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            return too_large
-        body = bytearray()
-        async for chunk in request.stream():  # read no further than any Slack payload goes
-            body += chunk
-            if len(body) > MAX_BODY:
-                return too_large
-        timestamp = request.headers.get("x-slack-request-timestamp", "")
         try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is None or not (timestamp.isascii() and timestamp.isdigit()):
-            # Slack signs UTF-8 bodies and Unix seconds; anything else cannot be verified,
-            # and Bolt's verifier would raise on it (a 500) instead of refusing
+            raw = await read_body(request, MAX_BODY)  # no further than any Slack payload goes
+        except BodyTooLargeError as err:
+            self.metrics.rejected_requests.labels("slack", "too_large").inc()
+            return JSONResponse({"error": str(err)}, status_code=413)
+        timestamp = request.headers.get("x-slack-request-timestamp", "")
+        signature = request.headers.get("x-slack-signature", "")
+        text = _utf8(raw)
+        if text is None or not _verifiable(timestamp, signature):
+            # Slack signs UTF-8 bodies, Unix seconds and an ASCII signature; anything else
+            # cannot be verified, and Bolt's verifier would raise on it (a 500, counted as
+            # a listener error) instead of refusing
             self.metrics.rejected_requests.labels("slack", "bad_signature").inc()
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        headers = {k: v for k, v in request.headers.items()}  # noqa: C416 (a Headers is multi)
-        bolt_request = BoltRequest(body=text, query=request.url.query, headers=dict(headers))
-        if self._answer_first(text, headers):
+        signed = self.verifier is None or self.verifier.is_valid(text, timestamp, signature)
+        if not signed:
+            self.metrics.rejected_requests.labels("slack", "bad_signature").inc()
+            return JSONResponse({"error": "invalid request"}, status_code=401)
+        headers: dict[str, str | Sequence[str]] = dict(request.headers.items())
+        bolt_request = _bolt_request(text, request.url.query, headers)
+        if bolt_request is None:
+            # signed, yet not what Slack sends: Bolt would raise on it (a 500)
+            self.metrics.rejected_requests.labels("slack", "malformed").inc()
+            return JSONResponse(
+                {
+                    "error": "the body is not a Slack request: expected a JSON object, a "
+                    "form whose payload field is a JSON object, or a form of fields"
+                },
+                status_code=400,
+            )
+        payload = bolt_request.body
+        if self._answer_first(payload):
             assert self.background is not None
             self.background.submit(self._dispatch_later, bolt_request)
             return Response(status_code=200)
@@ -167,7 +171,15 @@ class Server:
         # Slack unreachable is not unhealthy: the webhook, Teams and the links still work
         return JSONResponse({"ok": True, "database": "ok", "slack": slack})
 
-    async def prometheus(self, _request: Request) -> Response:
+    async def prometheus(self, request: Request) -> Response:
+        if self.metrics_token and not _bearer_matches(
+            request.headers.get("authorization", ""), self.metrics_token
+        ):
+            return JSONResponse(
+                {"error": "send the metrics token: Authorization: Bearer <token>"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
 
     def app(self) -> Starlette:
@@ -182,6 +194,114 @@ class Server:
         )
         app.add_middleware(_Foreground, lull=self.lull)
         return app
+
+
+# Unix seconds: ten digits until the year 2286; a longer value is stale by any clock
+# (and one of over 300 digits would overflow slack_sdk's float arithmetic)
+_MAX_TIMESTAMP_DIGITS = 12
+
+
+def _verifiable(timestamp: str, signature: str) -> bool:
+    """Whether the headers are of the forms slack_sdk's verifier reads without raising."""
+    return (
+        0 < len(timestamp) <= _MAX_TIMESTAMP_DIGITS
+        and timestamp.isascii()
+        and timestamp.isdigit()
+        and signature.isascii()
+    )
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    """Whether `Authorization` carries `token` as a bearer token (constant-time compare)."""
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("utf-8", "replace"), token.encode("utf-8", "replace")
+    )
+
+
+def _utf8(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _bolt_request(
+    text: str, query: str, headers: dict[str, str | Sequence[str]]
+) -> BoltRequest | None:
+    """The request as Bolt reads it, or None if Bolt cannot: its constructor parses the
+    body (`json.loads` of a JSON body or of a form's `payload` field) and reads ids out of
+    it, and its middleware reads more; both raise (a 500, counted as a listener error) on
+    a body that is not JSON, not an object, or whose envelope is not in Slack's shapes."""
+    try:
+        request = BoltRequest(body=text, query=query, headers=headers)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
+        return None
+    return request if _slack_shaped(request.body) else None
+
+
+# the parts of a request's envelope that Bolt reads (slack_bolt.request.internals and its
+# middleware), with the JSON types Slack sends them in (ids may be null; objects and
+# lists, which Bolt looks into, may not)
+_TEXT = (str, type(None))
+_OBJECT = (dict,)
+_TEXT_OR_OBJECT = (str, dict, type(None))
+_ENVELOPE: dict[str, tuple[type, ...]] = {
+    "type": _TEXT,
+    "subtype": _TEXT,
+    "token": _TEXT,
+    "team_id": _TEXT,
+    "enterprise_id": _TEXT,
+    "context_team_id": _TEXT,
+    "context_enterprise_id": _TEXT,
+    "user_id": _TEXT,
+    "channel_id": _TEXT,
+    "api_app_id": _TEXT,
+    "callback_id": _TEXT,
+    "command": _TEXT,
+    "trigger_id": _TEXT,
+    "response_url": _TEXT,
+    "event_id": _TEXT,
+    "bot_id": _TEXT,
+    "thread_ts": _TEXT,
+    "function_execution_id": _TEXT,
+    "bot_access_token": _TEXT,
+    "user": _TEXT_OR_OBJECT,
+    "team": _TEXT_OR_OBJECT,
+    "channel": _TEXT_OR_OBJECT,
+    "enterprise": _TEXT_OR_OBJECT,
+    "event": _OBJECT,
+    "view": _OBJECT,
+    "container": _OBJECT,
+    "message": _OBJECT,
+    "previous_message": _OBJECT,
+    "item": _OBJECT,
+    "assistant_thread": _OBJECT,
+    "function_data": _OBJECT,
+    "actions": (list,),
+    "authorizations": (list,),
+}
+# the objects Bolt looks into for the same ids
+_NESTED = ("event", "message", "previous_message", "item", "assistant_thread", "view")
+
+
+def _slack_shaped(body: object, depth: int = 0) -> bool:
+    if not isinstance(body, dict) or depth > 4:
+        return isinstance(body, dict)
+    for key, types in _ENVELOPE.items():
+        if key in body and not isinstance(body[key], types):
+            return False
+    for key in ("actions", "authorizations"):
+        if not all(isinstance(item, dict) for item in body.get(key) or []):
+            return False
+    for key in ("user", "team", "channel", "enterprise"):
+        value = body.get(key)
+        if isinstance(value, dict) and not isinstance(value.get("id", ""), str):
+            return False
+    for item in body.get("authorizations") or []:
+        if not _slack_shaped(item, depth + 1):
+            return False
+    return all(_slack_shaped(body[key], depth + 1) for key in _NESTED if body.get(key))
 
 
 class _Foreground:

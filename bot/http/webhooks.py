@@ -30,9 +30,11 @@ from starlette.responses import JSONResponse, Response
 from bot.clock import Clock
 from bot.config import Settings
 from bot.fields import LEAD_COLUMNS, FieldError, LeadInput, validate_lead
+from bot.http.body import BodyTooLargeError, read_body
 from bot.http.metrics import Metrics
 from bot.leads import receive_handoffs
 from bot.slack.people import Directory
+from metrics.instants import SUPPORTED, OutOfRangeError, check_instant
 
 MAX_BODY = 1024 * 1024
 MAX_LEADS = 500
@@ -41,6 +43,8 @@ SIGNATURE_HEADER = "x-ignorerate-signature"
 FIELDS = (*LEAD_COLUMNS, "owner_slack_id")
 _KNOWN = frozenset(FIELDS)
 WINDOW_SECONDS = 5 * 60
+_MAX_TIMESTAMP_DIGITS = 12  # Unix seconds have ten digits until the year 2286
+_MAX_INT_DIGITS = 200  # any longer is no id of anyone's (and Python parses at most 4300)
 log = logging.getLogger(__name__)
 
 
@@ -66,29 +70,29 @@ class HandoffDoor:
             return self._refuse(
                 503, "disabled", "the handoff webhook is off: IGNORERATE_WEBHOOK_SECRET is not set"
             )
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-            return self._refuse(413, "too_large", f"body is over {MAX_BODY} bytes")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return self._refuse(413, "too_large", f"body is over {MAX_BODY} bytes")
+        try:
+            body = await read_body(request, MAX_BODY)
+        except BodyTooLargeError as err:
+            return self._refuse(413, "too_large", str(err))
         timestamp = request.headers.get(TIMESTAMP_HEADER, "")
         signature = request.headers.get(SIGNATURE_HEADER, "")
-        if not self._signed(bytes(body), timestamp, signature):
+        if not self._signed(body, timestamp, signature):
             return self._refuse(
                 401,
                 "bad_signature",
                 "missing, bad or stale signature: sign v0:{timestamp}:{body} with HMAC-SHA256 "
                 f"and send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER} (5-minute window)",
             )
-        try:
-            data = json.loads(body, parse_float=_finite, parse_constant=_no_constant)
-        except RecursionError:
-            return self._refuse(400, "not_json", "body is not JSON we read: nested too deeply")
-        except ValueError as err:  # not JSON, not UTF-8, a number out of range
-            return self._refuse(400, "not_json", f"body is not JSON: {_echo(str(err))}")
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            return self._refuse(
+                415,
+                "media_type",
+                f"Content-Type is {_echo(media_type) or 'missing'}; send application/json",
+            )
+        data, problem = _parse(body)
+        if problem:
+            return self._refuse(400, "not_json", problem)
         items, problem = _items(data)
         if problem:
             return self._refuse(400, "bad_shape", problem)
@@ -99,7 +103,9 @@ class HandoffDoor:
         decodes the body as UTF-8 and the timestamp as an int first, and raises (a 500)
         on a body or a header that is neither."""
         assert self.secret
-        if not timestamp.isascii() or not timestamp.isdigit() or not signature:
+        if not (0 < len(timestamp) <= _MAX_TIMESTAMP_DIGITS and timestamp.isascii()):
+            return False  # hundreds of digits would overflow the float arithmetic below
+        if not timestamp.isdigit() or not signature:
             return False
         if abs(self.clock.now().timestamp() - int(timestamp)) > WINDOW_SECONDS:
             return False
@@ -109,6 +115,8 @@ class HandoffDoor:
 
     def _receive(self, items: list[Any]) -> Response:
         good: list[tuple[int, LeadInput]] = []
+        first: dict[tuple[str, str], int] = {}  # a lead's key -> index of its first good item
+        repeats: list[tuple[int, LeadInput]] = []
         refused: list[dict[str, Any]] = []
         for index, item in enumerate(items):
             lead, errors = self._read(item)
@@ -122,7 +130,10 @@ class HandoffDoor:
                         "errors": [{"field": e.field, "message": e.message} for e in errors],
                     }
                 )
+            elif lead.key in first:
+                repeats.append((index, lead))  # answered as the lead it repeats
             else:
+                first[lead.key] = index
                 good.append((index, lead))
         accepted: list[dict[str, Any]] = []
         if good:
@@ -147,9 +158,21 @@ class HandoffDoor:
                         "new": lead_id in result.new,
                     }
                 )
-            new = sum(1 for a in accepted if a["new"])
-            self.metrics.handoffs.labels("webhook", "new").inc(new)
-            self.metrics.handoffs.labels("webhook", "known").inc(len(accepted) - new)
+            for index, lead in repeats:
+                accepted.append(
+                    {
+                        "index": index,
+                        "source": lead.source,
+                        "external_id": lead.external_id,
+                        "id": result.ids[lead.key],
+                        "new": result.ids[lead.key] in result.new,
+                        "repeat_of": first[lead.key],
+                    }
+                )
+            accepted.sort(key=lambda a: int(a["index"]))
+            new = sum(1 for _, lead in good if result.ids[lead.key] in result.new)
+            self.metrics.handoffs.labels("webhook", "new").inc(new)  # repeats not counted again
+            self.metrics.handoffs.labels("webhook", "known").inc(len(good) - new)
             self.wake_outbox()
         self.metrics.handoffs.labels("webhook", "refused").inc(len(refused))
         if refused:
@@ -199,6 +222,12 @@ class HandoffDoor:
         result = validate_lead(item, self.settings.team_names)
         if isinstance(result, list):
             return None, result
+        try:
+            check_instant(result.handed_off_at, "handed_off_at")
+        except OutOfRangeError as err:
+            return None, [
+                FieldError(err.field, f"{err.value} is outside the supported range ({SUPPORTED})")
+            ]
         slack_id = item.get("owner_slack_id")
         if slack_id and not result.owner_email and self.directory is not None:
             try:
@@ -210,8 +239,14 @@ class HandoffDoor:
         return result, []
 
 
-def _items(data: Any) -> tuple[list[Any], str | None]:
+def _items(data: Any) -> tuple[list[Any], str | None]:  # noqa: PLR0911
     if isinstance(data, Mapping) and "leads" in data:
+        others = [_echo(str(k)) for k in data if k != "leads"]
+        if others:
+            return [], (
+                f'unknown field {", ".join(others)[:200]} beside "leads": a batch is '
+                '{"leads": [...]} and nothing else'
+            )
         leads = data["leads"]
         if not isinstance(leads, list):
             return [], '"leads" must be a list of lead objects'
@@ -225,15 +260,44 @@ def _items(data: Any) -> tuple[list[Any], str | None]:
     return [], 'expected one lead object or {"leads": [...]}'
 
 
+def _parse(body: bytes) -> tuple[Any, str | None]:
+    """The JSON of the body, or a message saying where it is not JSON (in our words, not
+    the parser's)."""
+    try:
+        text = body.decode("utf-8-sig")  # a leading byte order mark is allowed (RFC 8259)
+    except UnicodeDecodeError as err:
+        return None, f"body is not UTF-8: byte {err.start} cannot be decoded"
+    try:
+        return json.loads(
+            text, parse_float=_finite, parse_int=_int, parse_constant=_no_constant
+        ), None
+    except RecursionError:
+        return None, "body is not JSON we read: nested too deeply"
+    except json.JSONDecodeError as err:
+        return None, f"body is not JSON: a syntax error at line {err.lineno}, column {err.colno}"
+    except _NumberError as err:
+        return None, f"body is not JSON we read: {err}"
+
+
+class _NumberError(ValueError):
+    pass
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise _NumberError(f"a number of over {_MAX_INT_DIGITS} digits")
+    return int(text)
+
+
 def _finite(text: str) -> float:
     number = float(text)
     if math.isinf(number):
-        raise ValueError(f"the number {text[:40]} is out of range")
+        raise _NumberError(f"the number {text[:40]} is out of range")
     return number
 
 
 def _no_constant(text: str) -> Any:
-    raise ValueError(f"{text} is not a JSON number")
+    raise _NumberError(f"{text} is not a JSON number")
 
 
 @overload

@@ -158,6 +158,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "ja": "選ばれた方はチーム {team} の担当者でもマネージャーでもありません"
         "（他チームの担当者を選べるのは管理者だけです）。記録していません。",
     },
+    "click.malformed": {
+        "en": "I couldn't read what this button sent (an old or altered message?); "
+        "nothing was recorded.",
+        "ja": "このボタンの送信内容を読み取れませんでした（古いメッセージか改変されたもの）。"
+        "記録していません。",
+    },
     "click.failed": {
         "en": "Something went wrong on our side; nothing was recorded. Please try again.",
         "ja": "内部エラーのため記録できませんでした。もう一度お試しください。",

@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, TeamConfig
+from bot.http.body import BodyTooLargeError, read_body
 from bot.http.metrics import Metrics
 from bot.i18n import t
 from bot.services import report
@@ -56,6 +57,24 @@ def command_text(raw: str) -> str:
     """The words after the @mention, without Teams' HTML."""
     text = _TAG.sub(" ", _MENTION.sub(" ", raw or ""))
     return " ".join(html.unescape(text).replace("\xa0", " ").split())
+
+
+def _activity(body: bytes) -> tuple[str, str] | None:
+    """(text, channel id) of an activity; None if the body is not one (not UTF-8, not
+    JSON, nested past the parser's depth, or not an object where one is expected)."""
+    try:
+        payload: Any = json.loads(body)
+    except (ValueError, RecursionError):  # ValueError covers bad UTF-8 and huge numbers
+        return None
+    if not isinstance(payload, dict):
+        return None
+    conversation = payload.get("conversation") or {}
+    if not isinstance(conversation, dict):
+        return None
+    text, channel = payload.get("text") or "", conversation.get("id") or ""
+    if not isinstance(text, str) or not isinstance(channel, str):
+        return None
+    return text, channel.split(";")[0]
 
 
 def _reply_text(text: str) -> JSONResponse:
@@ -101,23 +120,28 @@ class OutgoingDoor:
                 {"error": "the Teams outgoing webhook is off: TEAMS_OUTGOING_SECRET is not set"},
                 status_code=503,
             )
-        declared = request.headers.get("content-length", "0")
-        if declared.isdigit() and int(declared) > MAX_BODY:
-            return JSONResponse({"error": "body over 64 KB"}, status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        try:
+            body = await read_body(request, MAX_BODY)
+        except BodyTooLargeError:
+            self.metrics.rejected_requests.labels("teams", "too_large").inc()
             return JSONResponse({"error": "body over 64 KB"}, status_code=413)
         given = request.headers.get("authorization", "")
         scheme, _, mac = given.partition(" ")
-        if scheme != "HMAC" or not hmac.compare_digest(mac.strip(), signature(self.secret, body)):
+        # compared as bytes: a header is Latin-1 text, and `compare_digest` raises on str
+        # that is not ASCII
+        expected = signature(self.secret, body).encode()
+        if scheme != "HMAC" or not hmac.compare_digest(
+            mac.strip().encode("utf-8", "replace"), expected
+        ):
             self.metrics.rejected_requests.labels("teams", "bad_signature").inc()
             return JSONResponse({"error": "bad signature"}, status_code=401)
-        try:
-            payload: Any = json.loads(body)
-            raw_text = str(payload.get("text") or "")
-            channel = str((payload.get("conversation") or {}).get("id") or "").split(";")[0]
-        except (ValueError, AttributeError):
-            return JSONResponse({"error": "expected an activity as JSON"}, status_code=400)
+        activity = _activity(body)
+        if activity is None:
+            self.metrics.rejected_requests.labels("teams", "malformed").inc()
+            return JSONResponse(
+                {"error": "expected an activity: a JSON object in UTF-8"}, status_code=400
+            )
+        raw_text, channel = activity
         return await run_in_threadpool(self._answer, command_text(raw_text), channel)
 
     def _answer(self, text: str, channel: str) -> Response:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.i18n import t
 from storage.tables import Action, Lead, Rep
 from tests.e2e.conftest import CONFIG, NOW, Bot, running_bot, slack_payload
 from tests.e2e.test_thin_path import lead
@@ -322,3 +323,39 @@ def test_a_team_that_asks_gets_the_card_in_its_channel_too_and_both_update(
         )
         updates = bot.slack.wait_for("chat.update", count=2)
         assert {u["channel"] for u in updates} >= {"CTEAM", "DA"}
+
+
+def test_a_click_whose_value_is_malformed_is_told_nothing_was_recorded_and_counted(
+    bot: Bot,
+) -> None:
+    lead_id = new_lead(bot, "MAL-1")
+    before = actions(bot)
+    clicks = [
+        bot.click_payload("UA", "lead.contacted.call", value="not-a-lead"),
+        bot.click_payload("UA", "lead.take", value="9" * 30),  # no key column holds it
+        bot.click_payload("UA", "lead.reject", value="-1"),
+        bot.click_payload(
+            "UA",
+            "lead.snooze",
+            extra={"selected_option": {"value": f"{lead_id}:99999999999999"}},
+        ),
+        bot.click_payload("UA", "lead.reassign", extra={"block_id": "lead", "selected_user": "UB"}),
+    ]
+    for payload in clicks:
+        assert bot.interact(payload).status_code == 200
+    told = bot.slack.wait_for("chat.postEphemeral", count=len(clicks))
+    assert [m["text"] for m in told] == [t("en", "click.malformed")] * len(clicks)
+    assert {m["user"] for m in told} == {"UA"}
+    assert actions(bot) == before
+
+    def malformed(kind: str) -> float:
+        labels = {"kind": kind, "result": "malformed"}
+        value = bot.service.metrics.registry.get_sample_value("ignorerate_clicks_total", labels)
+        return value or 0.0
+
+    assert malformed("contacted") == 1
+    assert malformed("reassigned") == 2
+    assert malformed("rejected") == 1
+    assert malformed("snoozed") == 1
+    errors = bot.service.metrics.registry.get_sample_value("ignorerate_listener_errors_total")
+    assert errors == 0

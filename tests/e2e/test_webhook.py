@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from storage.tables import Lead, OutboxMessage
-from tests.e2e.conftest import NOW, Bot, running_bot
+from tests.e2e.conftest import NOW, Bot, running_bot, sign_webhook
 from tests.e2e.test_thin_path import lead
 
 
@@ -213,3 +213,99 @@ def test_a_hanging_slack_times_out_and_the_card_is_retried(database_url: str) ->
         # the hung call may still have posted on Slack's side: at least once, never lost
         assert len(posts) == 2
         assert all(p["channel"] == "UA" for p in posts)
+
+
+def test_a_body_not_sent_as_json_is_refused_415_and_stores_nothing(bot: Bot) -> None:
+    raw = json.dumps(lead("CT-1")).encode()
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", ""):
+        headers = {**sign_webhook(raw, int(bot.clock.now().timestamp())), "Content-Type": ""}
+        if content_type:
+            headers["Content-Type"] = content_type
+        else:
+            del headers["Content-Type"]
+        answer = bot.http.post(f"{bot.url}/hooks/handoff", content=raw, headers=headers)
+        assert answer.status_code == 415, (content_type, answer.text)
+        assert "application/json" in answer.json()["error"]
+    charset = {
+        **sign_webhook(raw, int(bot.clock.now().timestamp())),
+        "Content-Type": "application/json; charset=utf-8",
+    }
+    assert (
+        bot.http.post(f"{bot.url}/hooks/handoff", content=raw, headers=charset).status_code == 202
+    )
+    assert count_leads(bot) == 1
+
+
+def test_keys_beside_leads_are_refused_400_and_named(bot: Bot) -> None:
+    answer = bot.handoff({"leads": [lead("K-1")], "dry_run": True})
+    assert answer.status_code == 400
+    body = answer.json()
+    assert "dry_run" in body["error"]
+    assert body["accepted"] == []
+    assert body["refused"] == []
+    assert count_leads(bot) == 0
+
+
+def test_the_same_lead_twice_in_a_batch_is_one_lead_and_the_repeat_is_named(bot: Bot) -> None:
+    answer = bot.handoff({"leads": [lead("R-1"), lead("R-2"), {**lead("R-1"), "name": "again"}]})
+    assert answer.status_code == 202
+    accepted = answer.json()["accepted"]
+    assert [a["index"] for a in accepted] == [0, 1, 2]
+    assert "repeat_of" not in accepted[0]
+    assert "repeat_of" not in accepted[1]
+    assert accepted[2]["repeat_of"] == 0
+    assert accepted[2]["id"] == accepted[0]["id"]
+    assert count_leads(bot) == 2
+    text = bot.http.get(f"{bot.url}/metrics").text
+    assert 'ignorerate_handoffs_total{door="webhook",result="new"} 2.0' in text
+
+
+def test_an_instant_out_of_the_supported_range_is_refused_naming_the_field(bot: Bot) -> None:
+    for moment in ("9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+14:00", "1969-12-31T23:59Z"):
+        single = bot.handoff(lead("OUT-0", handed_off_at=moment))
+        assert single.status_code == 400, single.text
+        [refused] = single.json()["refused"]
+        assert [e["field"] for e in refused["errors"]] == ["handed_off_at"]
+        assert "supported range" in refused["errors"][0]["message"]
+    assert count_leads(bot) == 0
+    batch = [
+        lead("OUT-1"),
+        lead("OUT-2", handed_off_at="9999-12-31T23:59:59+00:00"),
+        lead("OUT-3"),
+        lead("OUT-4", handed_off_at="0001-01-01T00:00:00+14:00"),
+    ]
+    answer = bot.handoff({"leads": batch})
+    assert answer.status_code == 400
+    body = answer.json()
+    assert [(a["index"], a["external_id"]) for a in body["accepted"]] == [
+        (0, "OUT-1"),
+        (2, "OUT-3"),
+    ]
+    assert [(r["index"], r["external_id"]) for r in body["refused"]] == [(1, "OUT-2"), (3, "OUT-4")]
+    assert all(r["errors"][0]["field"] == "handed_off_at" for r in body["refused"])
+    assert count_leads(bot) == 2
+    # the sender's retry of the same batch stores nothing twice and is answered alike
+    again = bot.handoff({"leads": batch})
+    assert [a["id"] for a in again.json()["accepted"]] == [a["id"] for a in body["accepted"]]
+    assert count_leads(bot) == 2
+
+
+def test_errors_say_what_is_wrong_in_our_words_not_the_parser_s(bot: Bot) -> None:
+    cases = {
+        b"\xff\xfe{}": "body is not UTF-8: byte 0 cannot be decoded",
+        b'{"source": ': "body is not JSON: a syntax error at line 1, column 12",
+        b'{"external_id": ' + b"9" * 5000 + b"}": (
+            "body is not JSON we read: a number of over 200 digits"
+        ),
+        b"[" * 100000 + b"]" * 100000: "body is not JSON we read: nested too deeply",
+    }
+    for raw, message in cases.items():
+        answer = bot.handoff(None, raw=raw)
+        assert answer.status_code == 400
+        assert answer.json()["error"] == message
+    assert count_leads(bot) == 0
+    # a byte order mark before the JSON is no error
+    assert (
+        bot.handoff(None, raw=b"\xef\xbb\xbf" + json.dumps(lead("BOM-1")).encode()).status_code
+        == 202
+    )

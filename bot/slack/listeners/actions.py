@@ -4,18 +4,22 @@ reassign. Each click becomes one `bot.leads.act` call; the card then updates in 
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, Respond
 
 from bot.i18n import t
 from bot.leads import Click, ClickOutcome, Result, act, role_of
+from bot.links import is_row_id
 from bot.slack import blocks
 from bot.slack.app import SlackContext, ack_at_once
 from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
 
+log = logging.getLogger(__name__)
 CONTACTED = re.compile(r"^lead\.contacted\.(call|email|meeting|message|other)$")
 # buttons whose answer to Slack is empty and whose work needs no `trigger_id` (which
 # expires 3 s after the click): the server answers them before Bolt sees them
@@ -24,6 +28,59 @@ LATER = frozenset({"lead.take", "lead.snooze", "lead.reassign"})
 
 def answers_later(action_id: str) -> bool:
     return action_id in LATER or CONTACTED.match(action_id) is not None
+
+
+class MalformedClickError(ValueError):
+    """A signed click whose value is not one our cards send (an old card, a hand-made
+    request): nothing is recorded, and the person is told so."""
+
+
+def _lead_id(text: object) -> int:
+    """A lead id as a button carries it: decimal digits naming a possible row."""
+    if isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 19:
+        value = int(text)
+        if is_row_id(value):
+            return value
+    raise MalformedClickError("not a lead id")
+
+
+def _text(container: object, key: str) -> str:
+    value = container.get(key) if isinstance(container, dict) else None
+    if not isinstance(value, str):
+        raise MalformedClickError(f"no {key}")
+    return value
+
+
+def _snooze(action: dict[str, Any]) -> tuple[int, int | None]:
+    """(lead id, minutes) of a snooze menu's choice, `"{lead id}:{minutes}"`; minutes None
+    when not a whole number. Whether a length is offered is the use case's to judge."""
+    lead_text, _, minutes = _text(action.get("selected_option"), "value").partition(":")
+    whole = minutes.isascii() and minutes.isdigit() and len(minutes) <= 9
+    return _lead_id(lead_text), int(minutes) if whole else None
+
+
+def _guarded(
+    ctx: SlackContext, kind: ActionKind, listener: Callable[[dict[str, Any], dict[str, Any]], None]
+) -> Callable[[dict[str, Any], dict[str, Any], Respond], None]:
+    """`listener`, telling the person (privately) that nothing was recorded when the click's
+    value cannot be read, and counting it as `ignorerate_clicks_total{result="malformed"}`."""
+
+    def run(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        try:
+            listener(body, action)
+        except MalformedClickError as err:
+            log.info("a %s click with a malformed value: %s", kind.value, err)
+            ctx.metrics.clicks.labels(kind.value, "malformed").inc()
+            text = t(ctx.locale, "click.malformed")
+            channel, _ = _where(body)
+            user = (body.get("user") or {}).get("id")
+            if channel and user:
+                ctx.messenger.ephemeral(channel, user, text)
+            elif body.get("response_url"):
+                respond(text=text, response_type="ephemeral", replace_original=False)
+
+    run.__name__ = listener.__name__  # Bolt tells lazy listeners apart by name
+    return run
 
 
 def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -101,9 +158,8 @@ def amend_digest(ctx: SlackContext, body: dict[str, Any], lead: store.LeadView) 
 def register(app: App, ctx: SlackContext) -> None:
     def contacted(body: dict[str, Any], action: dict[str, Any]) -> None:
         how = ContactChannel(action["action_id"].rsplit(".", 1)[1])
-        outcome = perform(
-            ctx, body, action, int(action["value"]), kind=ActionKind.CONTACTED, channel=how
-        )
+        lead_id = _lead_id(action.get("value"))
+        outcome = perform(ctx, body, action, lead_id, kind=ActionKind.CONTACTED, channel=how)
         if outcome is not None and outcome.took_over and outcome.lead is not None:
             channel, _ = _where(body)
             if channel:
@@ -114,23 +170,23 @@ def register(app: App, ctx: SlackContext) -> None:
                 )
 
     def take(body: dict[str, Any], action: dict[str, Any]) -> None:
+        lead_id = _lead_id(action.get("value"))
         person = ctx.directory.by_slack_id(body["user"]["id"])
         perform(
             ctx,
             body,
             action,
-            int(action["value"]),
+            lead_id,
             kind=ActionKind.REASSIGNED,
             new_owner_email=person.email if person else None,
         )
 
     def snooze(body: dict[str, Any], action: dict[str, Any]) -> None:
-        lead_text, _, minutes = action["selected_option"]["value"].partition(":")
-        # the length is the use case's to judge: one not offered (or not a number) is
-        # refused there, privately, with nothing recorded
-        length = int(minutes) if minutes.isascii() and minutes.isdigit() else None
+        lead_id, length = _snooze(action)
+        # the length is the use case's to judge: one not offered is refused there,
+        # privately, with nothing recorded
         outcome = perform(
-            ctx, body, action, int(lead_text), kind=ActionKind.SNOOZED, snooze_minutes=length
+            ctx, body, action, lead_id, kind=ActionKind.SNOOZED, snooze_minutes=length
         )
         channel, _ = _where(body)
         until = outcome.lead.snoozed_until if outcome and outcome.lead else None
@@ -149,8 +205,8 @@ def register(app: App, ctx: SlackContext) -> None:
             )
 
     def reassign(body: dict[str, Any], action: dict[str, Any]) -> None:
-        lead_id = int(action["block_id"].split(":")[1])
-        new_owner = ctx.directory.by_slack_id(action["selected_user"])
+        lead_id = _lead_id(_text(action, "block_id").partition(":")[2].partition(":")[0])
+        new_owner = ctx.directory.by_slack_id(_text(action, "selected_user"))
         if new_owner is None:
             channel, _ = _where(body)
             if channel:
@@ -163,7 +219,7 @@ def register(app: App, ctx: SlackContext) -> None:
         )
 
     def reject(body: dict[str, Any], action: dict[str, Any]) -> None:
-        lead_id = int(action["value"])
+        lead_id = _lead_id(action.get("value"))
         user_id = body["user"]["id"]
         channel, ts = _where(body)
         person = ctx.directory.by_slack_id(user_id)
@@ -189,8 +245,12 @@ def register(app: App, ctx: SlackContext) -> None:
         view = blocks.reject_modal(lead, ctx.settings.reject_reasons, ctx.locale, metadata)
         ctx.messenger.open_view(body["trigger_id"], view)
 
-    app.action(CONTACTED)(ack=ack_at_once, lazy=[contacted])
-    app.action("lead.take")(ack=ack_at_once, lazy=[take])
-    app.action("lead.snooze")(ack=ack_at_once, lazy=[snooze])
-    app.action("lead.reassign")(ack=ack_at_once, lazy=[reassign])
-    app.action("lead.reject")(ack=ack_at_once, lazy=[reject])
+    listeners: list[tuple[str | re.Pattern[str], ActionKind, Any]] = [
+        (CONTACTED, ActionKind.CONTACTED, contacted),
+        ("lead.take", ActionKind.REASSIGNED, take),
+        ("lead.snooze", ActionKind.SNOOZED, snooze),
+        ("lead.reassign", ActionKind.REASSIGNED, reassign),
+        ("lead.reject", ActionKind.REJECTED, reject),
+    ]
+    for action_id, kind, listener in listeners:
+        app.action(action_id)(ack=ack_at_once, lazy=[_guarded(ctx, kind, listener)])
