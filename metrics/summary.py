@@ -45,6 +45,10 @@ class WeekError(MetricsError):
         )
 
 
+class WeekOutOfRangeError(WeekError):
+    """An ISO week that exists, but outside the supported days (metrics.instants)."""
+
+
 @dataclass(frozen=True, order=True)
 class IsoWeek:
     year: int
@@ -94,7 +98,9 @@ def parse_week(text: str) -> IsoWeek:
     try:
         check_days(iso.period.first_day, iso.period.end_day, "week")
     except (OutOfRangeError, OverflowError):  # OverflowError: the week of 9999-12-31
-        raise WeekError(text.strip(), f"outside the supported days, {SUPPORTED_DAYS}") from None
+        raise WeekOutOfRangeError(
+            text.strip(), f"outside the supported days, {SUPPORTED_DAYS}"
+        ) from None
     return iso
 
 

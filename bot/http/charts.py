@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.links import ExpiredLinkError, LinkError, LinkSigner, is_row_id
 from bot.summary import build_summary
 from metrics.instants import SUPPORTED_DAYS, OutOfRangeError, check_days
-from metrics.summary import WeekError, parse_week, trend_weeks
+from metrics.summary import WeekError, WeekOutOfRangeError, parse_week, trend_weeks
 from storage.tables import Team
 
 CACHE = "private, max-age=3600"  # a chart changes little within the hour
@@ -46,13 +46,14 @@ def chart_route(engine: Engine, settings: Settings, signer: LinkSigner, clock: C
         try:
             weeks = trend_weeks(parse_week(week))
             check_days(weeks[0].monday, weeks[-1].monday + timedelta(days=7), "week")
-        except WeekError:
-            return PlainTextResponse("not a chart link of this bot", status_code=403)
-        except (OutOfRangeError, OverflowError):  # a trend reaching before year 1 overflows
+        except (WeekOutOfRangeError, OutOfRangeError, OverflowError):
+            # OverflowError: a trend reaching before year 1
             return PlainTextResponse(
                 f"no chart for week {week[:20]}: a chart's weeks must lie {SUPPORTED_DAYS}",
                 status_code=400,
             )
+        except WeekError:
+            return PlainTextResponse("not a chart link of this bot", status_code=403)
         with engine.connect() as conn:
             name = conn.execute(
                 select(Team.__table__.c.name).where(Team.__table__.c.id == team_id)

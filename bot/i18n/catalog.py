@@ -90,6 +90,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "span.minutes": {"en": "{m} min", "ja": "{m}分"},
     "span.hours_minutes": {"en": "{h} h {m} min", "ja": "{h}時間{m}分"},
     "span.days_hours": {"en": "{d} d {h} h", "ja": "{d}日{h}時間"},
+    "span.hours": {"en": "{h} h", "ja": "{h}時間"},
+    "span.days": {"en": "{d} d", "ja": "{d}日"},
     "reason.not_a_fit": {"en": "not a fit", "ja": "対象外"},
     "reason.no_budget": {"en": "no budget", "ja": "予算なし"},
     "reason.bad_timing": {"en": "bad timing", "ja": "時期が合わない"},

@@ -78,10 +78,12 @@ def human_minutes(minutes: float, locale: str) -> str:
     total = max(0, round(minutes))
     days, rest = divmod(total, 1440)
     hours, mins = divmod(rest, 60)
-    if days:
-        return t(locale, "span.days_hours", d=days, h=hours)
+    if days:  # a zero part is left out: "1 d", not "1 d 0 h"
+        key = "span.days_hours" if hours else "span.days"
+        return t(locale, key, d=days, h=hours)
     if hours:
-        return t(locale, "span.hours_minutes", h=hours, m=mins)
+        key = "span.hours_minutes" if mins else "span.hours"
+        return t(locale, key, h=hours, m=mins)
     return t(locale, "span.minutes", m=mins)
 
 

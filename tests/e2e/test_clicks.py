@@ -337,7 +337,7 @@ def test_a_click_whose_value_is_malformed_is_told_nothing_was_recorded_and_count
         bot.click_payload(
             "UA",
             "lead.snooze",
-            extra={"selected_option": {"value": f"{lead_id}:99999999999999"}},
+            extra={"selected_option": {"value": f"{lead_id}x:60"}},  # no lead id
         ),
         bot.click_payload("UA", "lead.reassign", extra={"block_id": "lead", "selected_user": "UB"}),
     ]

@@ -139,7 +139,7 @@ def test_only_the_offered_snooze_lengths_are_taken_and_a_refusal_records_nothing
         assert bot.interact(snooze(bot, "UA", f"{lead_id}:{minutes}")).status_code == 200
         told = bot.slack.wait_for("chat.postEphemeral", count=n)[-1]
         assert told["user"] == "UA"
-        assert "can be snoozed for 1 h 0 min, 4 h 0 min, 1 d 0 h only" in told["text"], (
+        assert "can be snoozed for 1 h, 4 h, 1 d only" in told["text"], (
             minutes,
             told["text"],
         )
