@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -168,21 +169,32 @@ def _summarise(file: Path, result: ImportResult) -> None:
         click.echo(f"bad rows, with the reason, written to {result.rejects_file}")
 
 
+def _import_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The arguments both imports take: FILE, --skip-invalid and --encoding."""
+    for option in reversed(
+        (
+            click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+            click.option(
+                "--skip-invalid",
+                is_flag=True,
+                help="Import the good rows; write the bad ones to FILE.rejected.csv.",
+            ),
+            click.option(
+                "--encoding",
+                type=click.Choice(["auto", *ENCODINGS]),
+                default="auto",
+                show_default=True,
+                help="The file's encoding. auto: UTF-8 (with or without BOM) if it is, else CP932.",
+            ),
+            click.pass_obj,
+        )
+    ):
+        command = option(command)
+    return command
+
+
 @import_.command("leads")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--skip-invalid",
-    is_flag=True,
-    help="Import the good rows; write the bad ones to FILE.rejected.csv.",
-)
-@click.option(
-    "--encoding",
-    type=click.Choice(["auto", *ENCODINGS]),
-    default="auto",
-    show_default=True,
-    help="The file's encoding. auto: UTF-8 (with or without BOM) if it is, else CP932.",
-)
-@click.pass_obj
+@_import_options
 def import_leads(obj: Context, file: Path, skip_invalid: bool, encoding: str) -> None:
     """Import handoffs: source, external_id, handed_off_at, team, owner_email, name, company,
     email, campaign. handed_off_at is ISO 8601 with an offset. A (source, external_id)
@@ -192,20 +204,7 @@ def import_leads(obj: Context, file: Path, skip_invalid: bool, encoding: str) ->
 
 
 @import_.command("actions")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--skip-invalid",
-    is_flag=True,
-    help="Import the good rows; write the bad ones to FILE.rejected.csv.",
-)
-@click.option(
-    "--encoding",
-    type=click.Choice(["auto", *ENCODINGS]),
-    default="auto",
-    show_default=True,
-    help="The file's encoding. auto: UTF-8 (with or without BOM) if it is, else CP932.",
-)
-@click.pass_obj
+@_import_options
 def import_actions(obj: Context, file: Path, skip_invalid: bool, encoding: str) -> None:
     """Import sales actions: source, external_id, at, kind, actor_email, reason,
     new_owner_email. kind is contacted:call|email|meeting|message|other, rejected,
