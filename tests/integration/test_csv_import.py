@@ -32,10 +32,6 @@ teams:
     sla: {minutes: 240, business_hours: true}
     business_hours: {mon-fri: "09:00-18:00"}
     reps: [a@example.com]
-  - name: trickle
-    timezone: Asia/Tokyo
-    sla: {minutes: 1000, business_hours: true}
-    business_hours: {mon: "09:00-09:01"}
 """
 LEADS_HEADER = "source,external_id,handed_off_at,team,owner_email,name,company,email,campaign\n"
 ACTIONS_HEADER = "source,external_id,at,kind,actor_email,reason,new_owner_email\n"
@@ -131,14 +127,29 @@ def test_an_out_of_range_action_is_a_listed_bad_row(cli: Cli, db: Engine) -> Non
     assert count(db, Action) == 0
 
 
-def test_a_deadline_that_cannot_be_computed_is_a_listed_bad_row(cli: Cli, db: Engine) -> None:
-    """1,000 business minutes at one minute a week: more than the ten years a deadline
-    may take. Found by the check, not by the write after 2,000 rows went in."""
+def test_a_team_whose_deadlines_cannot_be_computed_stops_the_import_before_any_row(
+    cli: Cli, db: Engine
+) -> None:
+    """1,000 business minutes at one minute a week: more than the ten years a deadline may
+    take. The config refuses such a team at start, so no import can reach a row whose
+    deadline cannot be computed (the import's own check of each deadline stays, as a
+    second line)."""
+    cli.config.write_text(
+        CONFIG
+        + """\
+  - name: trickle
+    timezone: Asia/Tokyo
+    sla: {minutes: 1000, business_hours: true}
+    business_hours: {mon: "09:00-09:01"}
+""",
+        encoding="utf-8",
+    )
     rows = [lead_row(i) for i in range(GOOD_ROWS)]
     rows.insert(2400, lead_row(99_999, team="trickle"))
     result = cli("import", "leads", str(cli.file("leads.csv", LEADS_HEADER + "".join(rows))))
-    assert result.exit_code == 2, result.output
-    assert "line 2402: handed_off_at: no SLA deadline can be computed from it:" in result.output
+    assert result.exit_code != 0, result.output
+    assert "teams[1].sla.minutes: 1000 business minutes do not fit" in result.output
+    assert "Traceback" not in result.output
     assert count(db, Lead) == 0
 
 
