@@ -203,9 +203,15 @@ class Bot:
         return self.slack_post(body, "application/x-www-form-urlencoded", **kwargs)
 
     def command(
-        self, user: str, text: str, channel: str = "CELSEWHERE", **kwargs: Any
+        self,
+        user: str,
+        text: str,
+        channel: str = "CELSEWHERE",
+        fields_too: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         fields = dict(parse_qsl(slack_payload("slash_command.txt")))
+        fields.update(fields_too or {})
         fields.update(
             {
                 "command": "/ignorerate",

@@ -125,3 +125,24 @@ def test_replies_follow_the_configured_locale(database_url: str) -> None:
         refused = words(ask(bot, "UBOSS", "0001"))
         assert "期間「0001」を読み取れません" in refused
         assert "期間は 1970-01-01 から 2099-12-31 までの日で指定してください。" in refused
+
+
+@pytest.mark.parametrize(
+    ("text", "fields", "answer"),
+    [
+        ("last-7-days", {"channel_name": "payload-ops"}, "Team: enterprise"),
+        ("last-7-days", {"user_name": "payload"}, "Team: enterprise"),
+        ("last-7-days payload", {}, "Give one period, not two (`last-7-days` and `payload`)"),
+        ("過去7日 payloads", {}, "Give one period, not two (`過去7日` and `payloads`)"),
+    ],
+)
+def test_a_command_whose_form_says_payload_is_still_answered(
+    data: Bot, text: str, fields: dict[str, str], answer: str
+) -> None:
+    """Bolt reads a form body containing the word "payload" anywhere as an interaction
+    and, finding no payload field, as an empty request: the command went unanswered (404).
+    The word may stand in the text, a channel's or a person's name."""
+    before = len(data.slack.responses)
+    assert data.command("UA", text, fields_too=fields).status_code == 200
+    assert answer in words(data.slack.wait_for_response(before + 1)[-1])
+    assert data.service.metrics.registry.get_sample_value("ignorerate_listener_errors_total") == 0
