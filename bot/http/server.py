@@ -22,7 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -333,5 +333,11 @@ class _Foreground:
         self.lull.enter()
         try:
             await self.app(scope, receive, send)
+        except ClientDisconnect:
+            # the client left before its body was all sent: nobody is there to answer, and
+            # no door has stored anything of a body it could not finish reading
+            log.info(
+                "%s %s: the client left before sending its body", scope["method"], scope["path"]
+            )
         finally:
             self.lull.leave()

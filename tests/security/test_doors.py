@@ -180,6 +180,30 @@ def test_a_chunked_body_over_the_cap_is_refused_before_its_end_at_every_door(
     assert_no_traceback(server_log)
 
 
+def test_a_client_that_leaves_mid_body_leaves_no_traceback_at_any_door(
+    bot: Bot, server_log: _Records
+) -> None:
+    """A body cut off (a chunked one left half-sent, or shorter than it declared) ends the
+    request quietly: nobody is there to answer, and nothing is half-stored."""
+    lead_id = new_lead(bot, "CUT-1")
+    token = ack_token(SIGNER, lead_id, None, bot.clock.now())
+    parts = urlsplit(bot.url)
+    before = census(bot.engine)
+    for path in ("/teams/outgoing", "/hooks/handoff", "/slack/events", f"/ack/{token}"):
+        for framing in (
+            "Transfer-Encoding: chunked\r\n\r\n10\r\nabc",
+            "Content-Length: 50\r\n\r\nabc",
+        ):
+            head = f"POST {path} HTTP/1.1\r\nHost: {parts.hostname}\r\n{framing}"
+            with socket.create_connection((parts.hostname or "", parts.port or 80), 10) as sock:
+                sock.sendall(head.encode("latin-1"))
+                time.sleep(0.2)  # let the server start reading before the client leaves
+    assert httpx.get(f"{bot.url}/healthz").status_code == 200  # and it serves on
+    assert census(bot.engine) == before
+    assert listener_errors(bot) == 0
+    assert_no_traceback(server_log)
+
+
 # ------------------------------------------------------------------ 3. never a 500
 
 
