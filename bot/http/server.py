@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -240,7 +240,7 @@ def _bolt_request(
         request = BoltRequest(body=_unmistakable(text), query=query, headers=headers)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError):
         return None
-    return request if _slack_shaped(request.body) else None
+    return request if _slack_shaped(request.body) and _complete(request.body) else None
 
 
 def _unmistakable(text: str) -> str:
@@ -318,6 +318,27 @@ def _slack_shaped(body: object, depth: int = 0) -> bool:
         if not _slack_shaped(item, depth + 1):
             return False
     return all(_slack_shaped(body[key], depth + 1) for key in _NESTED if body.get(key))
+
+
+# interactions whose listeners act for the person who clicked or submitted
+_BY_A_PERSON = ("block_actions", "view_submission", "view_closed", "shortcut", "message_action")
+
+
+def _complete(body: dict[str, Any]) -> bool:
+    """Whether a request carries what Slack always sends with its kind and our listeners
+    act on: a slash command its user, channel and response URL; an interaction the person
+    behind it. Without them a listener could only fail after the request was answered."""
+    if "command" in body:  # a slash command
+        url = body.get("response_url")
+        return (
+            all(isinstance(body.get(key), str) and body[key] for key in ("user_id", "channel_id"))
+            and isinstance(url, str)
+            and url.startswith(("https://", "http://"))
+        )
+    if body.get("type") in _BY_A_PERSON:
+        user = body.get("user")
+        return isinstance(user, dict) and isinstance(user.get("id"), str) and bool(user["id"])
+    return True
 
 
 class _Foreground:

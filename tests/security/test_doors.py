@@ -344,6 +344,59 @@ def test_each_reported_request_is_refused_without_a_500_and_changes_nothing(
     assert_no_traceback(server_log)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"user_id": None},
+        {"channel_id": None},
+        {"response_url": None},
+        {"response_url": "/ignorerate"},
+        {"response_url": "C0123ABCD"},
+        {"user_id": ""},
+    ],
+)
+def test_a_signed_command_without_what_slack_always_sends_is_400(
+    bot: Bot, server_log: _Records, change: dict[str, str | None]
+) -> None:
+    """A slash command lacking its user, channel or response URL was answered 200 and its
+    listener then failed in the background ("Failed to run an internal function")."""
+    fields = {
+        "command": "/ignorerate",
+        "text": "last-month",
+        "user_id": "UA",
+        "channel_id": "CELSEWHERE",
+        "response_url": f"{bot.slack.url}/response/commands/0",
+        "team_id": "T0001",
+    }
+    for key, value in change.items():
+        if value is None:
+            del fields[key]
+        else:
+            fields[key] = value
+    answer = bot.slack_post(urlencode(fields), "application/x-www-form-urlencoded")
+    assert answer.status_code == 400, answer.text
+    assert listener_errors(bot) == 0
+    failed = [r for r in server_log.records if r.levelno >= logging.ERROR]
+    assert failed == [], [r.getMessage() for r in failed]
+
+
+@pytest.mark.parametrize("user", [None, {}, {"id": ""}, {"name": "x"}, "UA"])
+def test_a_signed_click_by_nobody_is_400_and_records_nothing(
+    bot: Bot, server_log: _Records, user: object
+) -> None:
+    lead_id = new_lead(bot, "NOBODY-1")
+    payload = bot.click_payload("UA", "lead.contacted.call", value=str(lead_id))
+    if user is None:
+        del payload["user"]
+    else:
+        payload["user"] = user
+    before = census(bot.engine)
+    assert bot.interact(payload).status_code == 400
+    assert census(bot.engine) == before
+    assert listener_errors(bot) == 0
+    assert [r for r in server_log.records if r.levelno >= logging.ERROR] == []
+
+
 # what a header value can carry over HTTP/1.1: no control characters, no edge blanks
 HEADER = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=80)
 
