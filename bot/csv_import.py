@@ -23,7 +23,7 @@ import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import IO, BinaryIO, Generic, TypeVar
 
@@ -44,7 +44,6 @@ from bot.fields import (
     validate_lead,
 )
 from bot.services import check_actions, ingest_leads, lead_schedule, record_actions
-from metrics.instants import SUPPORTED, OutOfRangeError, check_instant
 from storage import repository as repo
 from storage.engine import writing
 
@@ -553,16 +552,6 @@ def _one_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
-def _range_errors(errors: list[FieldError], *checks: tuple[str, datetime]) -> None:
-    for name, moment in checks:
-        try:
-            check_instant(moment, name)
-        except OutOfRangeError as err:
-            errors.append(
-                FieldError(name, f"{err.value} is outside the supported range ({SUPPORTED})")
-            )
-
-
 def _conflicts(versions: dict[tuple[str, str], dict[int, list[int]]]) -> dict[int, RowError]:
     out: dict[int, RowError] = {}
     for (source, external_id), contents in versions.items():
@@ -592,8 +581,7 @@ class LeadImporter(_Importer[LeadInput]):
         if isinstance(lead, list):
             return lead
         errors: list[FieldError] = []
-        _range_errors(errors, ("handed_off_at", lead.handed_off_at))
-        if not errors and self.checking:
+        if self.checking:
             team = self.settings.team(lead.team)
             assert team is not None  # validate_lead refused unknown teams
             try:
@@ -669,9 +657,7 @@ class ActionImporter(_Importer[ActionInput]):
         action = validate_action(fields)
         if isinstance(action, list):
             return action
-        errors: list[FieldError] = []
-        _range_errors(errors, ("at", action.at))
-        return errors or action
+        return action
 
     def check_batch(
         self, conn: Connection, batch: list[tuple[_Record, ActionInput]]

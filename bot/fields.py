@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from metrics.instants import SUPPORTED, is_supported
 from metrics.model import ActionKind, ContactChannel
 
 LEAD_COLUMNS = (
@@ -143,10 +144,18 @@ class _Collector:
         if text is None:
             return None
         try:
-            return parse_instant(text)
+            moment = parse_instant(text)
         except ValueError as err:
             self.errors.append(FieldError(name, str(err)))
             return None
+        if not is_supported(moment):  # every door reads its instants here
+            self.errors.append(
+                FieldError(
+                    name, f"{moment.isoformat()} is outside the supported range ({SUPPORTED})"
+                )
+            )
+            return None
+        return moment
 
     def email(self, name: str, *, required: bool = False) -> str | None:
         value = self.get(name, required=required)

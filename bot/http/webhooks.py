@@ -34,7 +34,6 @@ from bot.http.body import BodyTooLargeError, read_body
 from bot.http.metrics import Metrics
 from bot.leads import receive_handoffs
 from bot.slack.people import Directory
-from metrics.instants import SUPPORTED, OutOfRangeError, check_instant
 
 MAX_BODY = 1024 * 1024
 MAX_LEADS = 500
@@ -222,12 +221,6 @@ class HandoffDoor:
         result = validate_lead(item, self.settings.team_names)
         if isinstance(result, list):
             return None, result
-        try:
-            check_instant(result.handed_off_at, "handed_off_at")
-        except OutOfRangeError as err:
-            return None, [
-                FieldError(err.field, f"{err.value} is outside the supported range ({SUPPORTED})")
-            ]
         slack_id = item.get("owner_slack_id")
         if slack_id and not result.owner_email and self.directory is not None:
             try:

@@ -3,6 +3,7 @@ announced as Slack messages (message metadata, or plain text read by a pattern).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -85,9 +86,13 @@ class HandoffMessage:
     owner_slack_id: str | None = None
 
 
-def _message_time(event: Mapping[str, Any]) -> str:
-    ts = float(event.get("ts") or 0)
-    return datetime.fromtimestamp(ts, UTC).isoformat()
+def _message_time(event: Mapping[str, Any]) -> str | None:
+    """The message's `ts` (Unix seconds, "1764000000.000100") as ISO 8601; None if it is
+    not such a time."""
+    ts = event.get("ts")
+    if not isinstance(ts, str) or not re.fullmatch(r"\d{1,12}(\.\d{1,6})?", ts):
+        return None
+    return datetime.fromtimestamp(float(ts), UTC).isoformat()
 
 
 def read_handoff_message(  # noqa: PLR0911 (each way a message is not a lead)
@@ -115,7 +120,11 @@ def read_handoff_message(  # noqa: PLR0911 (each way a message is not a lead)
         return None
     fields.setdefault("source", channel.source)
     fields.setdefault("team", team.name)
-    fields.setdefault("handed_off_at", _message_time(event))
+    if "handed_off_at" not in fields:
+        posted = _message_time(event)
+        if posted is None:
+            return HandoffMessage(None, [FieldError("ts", "expected the message's Slack time")])
+        fields["handed_off_at"] = posted
     owner_slack_id = fields.pop("owner_slack_id", None)
     if str(fields.get("team")) != team.name:
         return HandoffMessage(

@@ -162,3 +162,25 @@ def test_a_click_on_the_home_tab_records_and_refreshes_the_home_tab(bot: Bot) ->
     assert "Waiting for your first touch: 0" in json.dumps(view)
     (card,) = bot.slack.wait_for("chat.update")  # the DM card, updated in place too
     assert "Contacted by <@UA>, Message" in json.dumps(card["blocks"], ensure_ascii=False)
+
+
+def test_a_handoff_at_an_unsupported_instant_is_refused_in_the_thread(bot: Bot) -> None:
+    """The handoff channel reads instants through the same field rules as the webhook and
+    the import: one out of the supported range is named, and nothing is stored."""
+    far = {"external_id": "M-9", "handed_off_at": "9999-12-31T23:59:59+00:00"}
+    bot.event(message("CMETA", metadata={"event_type": "lead_handoff", "event_payload": far}), "E9")
+    (reply,) = bot.slack.wait_for("chat.postMessage")
+    assert (
+        "handed_off_at: 9999-12-31T23:59:59+00:00 is outside the supported range" in reply["text"]
+    )
+    cases = [
+        ("253402300799.000000", "handed_off_at: 9999-12-31T23:59:59+00:00 is outside the"),
+        ("1e300", "ts: expected the message's Slack time"),
+        ("-5", "ts: expected the message's Slack time"),
+        ("nan", "ts: expected the message's Slack time"),
+    ]
+    for n, (ts, said) in enumerate(cases, start=2):
+        bot.event(message("CHAND", "New lead W-9 for a@example.com", ts=ts), f"E9-{n}")
+        assert said in bot.slack.wait_for("chat.postMessage", count=n)[-1]["text"], ts
+    assert stored(bot) == []
+    assert bot.service.metrics.registry.get_sample_value("ignorerate_listener_errors_total") == 0
