@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from collections.abc import Sequence
-from datetime import timedelta
 
 from bot.i18n import t
+from bot.present.report import percent, report_team, report_title
+from bot.present.table import aligned
 from metrics.rates import Counts
 from metrics.report import Report
 
@@ -28,10 +28,6 @@ COLUMNS = (
     "sla_breach_rate",
     "median_first_action_minutes",
 )
-
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}%"
 
 
 def duration(minutes: float | None, locale: str) -> str:
@@ -56,41 +52,14 @@ def _cells(c: Counts, locale: str) -> list[str]:
     return out
 
 
-def _width(text: str) -> int:
-    """Display width: East Asian wide characters take two columns in a terminal."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int, right: bool) -> str:
-    gap = " " * max(0, width - _width(text))
-    return gap + text if right else text + gap
-
-
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines = []
-    for n, row in enumerate([head, *rows]):
-        lines.append(
-            "  ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)).rstrip()
-        )
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    top, lines = aligned(head, rows)
+    return "\n".join([top, *lines])
 
 
 def as_text(report: Report, locale: str) -> str:
-    start, _end = report.bounds
-    head_title = t(
-        locale,
-        "report.title",
-        period=report.period.name,
-        start=start.date().isoformat(),
-        end=(report.period.end_day - timedelta(days=1)).isoformat(),
-        tz=report.timezone.key,
-    )
-    team = (
-        t(locale, "report.team", team=report.team) if report.team else t(locale, "report.all_teams")
-    )
+    head_title = report_title(report, locale)
+    team = report_team(report.team, locale)
     as_of = t(
         locale,
         "report.as_of",

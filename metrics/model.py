@@ -32,6 +32,18 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
 
 
+def is_exclusion(kind: ActionKind, *, excludes: bool) -> bool:
+    """An action that takes its lead out of the count: excluded, or rejected for a reason
+    that excludes. Every reader of the rule (the count, the stored summary columns and
+    the SQL that finds the action again) asks this function."""
+    return kind is ActionKind.EXCLUDED or (kind is ActionKind.REJECTED and excludes)
+
+
+def is_qualifying(kind: ActionKind, *, excludes: bool) -> bool:
+    """A rep's real touch: contacted, or rejected for a reason that does not exclude."""
+    return kind is ActionKind.CONTACTED or (kind is ActionKind.REJECTED and not excludes)
+
+
 @dataclass(frozen=True)
 class RejectReason:
     """A reason a rep may give for declining a lead; `excludes` takes the lead out of the count."""
@@ -60,16 +72,11 @@ class Action:
 
     @property
     def is_exclusion(self) -> bool:
-        return self.kind is ActionKind.EXCLUDED or (
-            self.kind is ActionKind.REJECTED and self.excludes
-        )
+        return is_exclusion(self.kind, excludes=self.excludes)
 
     @property
     def is_qualifying(self) -> bool:
-        """A rep's real touch: contacted, or rejected for a reason that does not exclude."""
-        return self.kind is ActionKind.CONTACTED or (
-            self.kind is ActionKind.REJECTED and not self.excludes
-        )
+        return is_qualifying(self.kind, excludes=self.excludes)
 
 
 @dataclass(frozen=True)

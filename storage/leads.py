@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Connection, Select, Table, and_, bindparam, case, func, select, update
 from sqlalchemy.sql.expression import ColumnElement
 
+from storage.action_rules import exclusion, qualifying
 from storage.repository import ACTIONS, LEADS, REPS, TEAMS, _insert
 from storage.tables import OutboxMessage, SlackEvent
 
@@ -85,8 +86,7 @@ def _lead_views_query() -> Select[Any]:
         .where(
             ACTIONS.c.lead_id == LEADS.c.id,
             ACTIONS.c.at == LEADS.c.first_action_at,
-            ACTIONS.c.kind.in_(["contacted", "rejected"]),
-            ACTIONS.c.excludes.is_(False),
+            qualifying(ACTIONS),
         )
         .order_by(ACTIONS.c.id)
         .limit(1)
@@ -97,7 +97,7 @@ def _lead_views_query() -> Select[Any]:
         .where(
             ACTIONS.c.lead_id == LEADS.c.id,
             ACTIONS.c.at == LEADS.c.excluded_at,
-            or_(ACTIONS.c.kind == "excluded", ACTIONS.c.excludes.is_(True)),
+            exclusion(ACTIONS),
         )
         .order_by(ACTIONS.c.id)
         .limit(1)

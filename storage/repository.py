@@ -17,7 +17,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import ColumnElement
 
-from metrics.model import ActionKind
+from metrics.model import ActionKind, is_exclusion, is_qualifying
 from storage.tables import Action, Lead, LeadOwner, Rep, Team
 
 LEADS = cast(Table, Lead.__table__)
@@ -60,15 +60,11 @@ class NewAction:
 
     @property
     def is_exclusion(self) -> bool:
-        return self.kind is ActionKind.EXCLUDED or (
-            self.kind is ActionKind.REJECTED and self.excludes
-        )
+        return is_exclusion(self.kind, excludes=self.excludes)
 
     @property
     def is_qualifying(self) -> bool:
-        return self.kind is ActionKind.CONTACTED or (
-            self.kind is ActionKind.REJECTED and not self.excludes
-        )
+        return is_qualifying(self.kind, excludes=self.excludes)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,15 @@ section, 75 characters a button label, 100 options a select.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from bot.leads import SNOOZE_MINUTES
-from bot.render import percent
+from bot.present.report import percent, report_team, report_title
+from bot.present.status import SLACK_CARD
+from bot.present.status import lead_status as status_line
 from metrics.model import ContactChannel, RejectReason
 from metrics.rates import Counts
 from metrics.report import Report
@@ -97,38 +99,13 @@ def reason_label(code: str, locale: str) -> str:
 
 def lead_status(lead: LeadView, locale: str) -> str | None:
     """One line saying what happened to the lead, or None while it is open."""
-    if lead.excluded_at is not None:
-        return t(
-            locale,
-            "card.excluded",
-            reason=reason_label(lead.exclusion_reason or "excluded", locale),
-        )
-    if lead.first_action_at is None:
-        return None
-    after = human_minutes((lead.first_action_at - lead.handed_off_at).total_seconds() / 60, locale)
-    if lead.first_action_at <= lead.due_at:
-        sla = t(locale, "card.within_sla")
-    else:
-        late = (lead.first_action_at - lead.due_at).total_seconds() / 60
-        sla = t(locale, "card.past_sla", late=human_minutes(late, locale))
-    actor = who(lead.first_actor, locale)
-    if lead.first_action_kind == "rejected":
-        return t(
-            locale,
-            "card.rejected",
-            actor=actor,
-            reason=reason_label(lead.first_reason or "other", locale),
-            after=after,
-            sla=sla,
-        )
-    channel = lead.first_action_channel or "other"
-    return t(
+    return status_line(
+        lead,
         locale,
-        "card.contacted",
-        actor=actor,
-        how=t(locale, f"contact.{channel}"),
-        after=after,
-        sla=sla,
+        SLACK_CARD,
+        actor=who(lead.first_actor, locale),
+        reason_label=reason_label,
+        human_minutes=human_minutes,
     )
 
 
@@ -334,19 +311,8 @@ def _chunks(lines: Sequence[str], room: int) -> tuple[list[str], int]:
 
 
 def report_blocks(report: Report, by: str | None, locale: str) -> tuple[str, list[Block]]:
-    start, _ = report.bounds
-    end_text = (report.period.end_day - timedelta(days=1)).isoformat()
-    title = t(
-        locale,
-        "report.title",
-        period=report.period.name,
-        start=start.date().isoformat(),
-        end=end_text,
-        tz=report.timezone.key,
-    )
-    team = (
-        t(locale, "report.team", team=report.team) if report.team else t(locale, "report.all_teams")
-    )
+    title = report_title(report, locale)
+    team = report_team(report.team, locale)
     c = report.totals
     as_of = when(report.as_of, report.timezone)
     blocks: list[Block] = [

@@ -6,11 +6,11 @@ does not fit is counted in an "and N more" line."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from bot.i18n import t
-from bot.render import percent
+from bot.present import table
+from bot.present.report import change_line, percent
 from bot.slack.blocks import (
     MAX_MESSAGE_BLOCKS,
     MAX_SECTION_TEXT,
@@ -38,18 +38,8 @@ BLOCKS_AFTER_TABLE = 4
 
 
 def _change_line(change: Change | None, summary: Summary, locale: str) -> str:
-    if change is None:
-        return t(locale, "summary.no_comparison", week=summary.previous_week)
-    delta = "±0.0" if change.verdict is Verdict.NEUTRAL else f"{change.delta:+.1f}"
-    return f"{VERDICT_EMOJI[change.verdict]} " + t(
-        locale,
-        "summary.change",
-        arrow=change.arrow,
-        delta=delta,
-        week=summary.previous_week,
-        previous=percent(change.previous),
-        verdict=t(locale, f"summary.{change.verdict.value}"),
-    )
+    emoji = "" if change is None else f"{VERDICT_EMOJI[change.verdict]} "
+    return emoji + change_line(change, summary.previous_week, locale)
 
 
 def _rate_fields(summary: Summary, locale: str) -> list[Block]:
@@ -73,32 +63,23 @@ def _rate_fields(summary: Summary, locale: str) -> list[Block]:
     return fields
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _cut(text: str, width: int) -> str:
     """At most `width` display columns, cut in the middle: the end of a long address
     (`…-sales-12@example.com`) tells reps apart more often than its start."""
-    if _width(text) <= width:
+    if table.width(text) <= width:
         return text
     head_room = (width - 1) // 2
     tail_room = width - 1 - head_room
     head = tail = ""
     for ch in text:
-        if _width(head + ch) > head_room:
+        if table.width(head + ch) > head_room:
             break
         head += ch
     for ch in reversed(text):
-        if _width(ch + tail) > tail_room:
+        if table.width(ch + tail) > tail_room:
             break
         tail = ch + tail
     return head + "…" + tail
-
-
-def _pad(text: str, width: int, right: bool) -> str:
-    gap = " " * max(0, width - _width(text))
-    return gap + text if right else text + gap
 
 
 def _table_lines(rows: Sequence[tuple[str | None, Counts]], locale: str) -> tuple[str, list[str]]:
@@ -128,13 +109,7 @@ def _table_lines(rows: Sequence[tuple[str | None, Counts]], locale: str) -> tupl
         ]
         for rep, c in rows
     ]
-    widths = [max(_width(r[i]) for r in [head, *cells]) for i in range(len(head))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return f"{line(head)}\n{rule}", [line(r) for r in cells]
+    return table.aligned(head, cells)
 
 
 def _table_sections(head: str, lines: Sequence[str], room: int) -> tuple[list[str], int]:

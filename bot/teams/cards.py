@@ -22,11 +22,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from bot.render import percent
+from bot.present.report import change_line, percent, report_team, report_title
+from bot.present.status import TEAMS_CARD
+from bot.present.status import lead_status as status_line
 from bot.slack.blocks import human_minutes, reason_label
 from metrics.rates import Counts
 from metrics.report import Report
-from metrics.summary import Change, Summary, Verdict
+from metrics.summary import Change, Summary
 from storage.leads import LeadView, Person
 
 Card = dict[str, Any]
@@ -145,25 +147,17 @@ def _minutes(span: timedelta) -> float:
 
 def lead_status(lead: LeadView, locale: str) -> str | None:
     """One line saying what happened to the lead, or None while it is open."""
-    if lead.excluded_at is not None:
-        reason = reason_label(lead.exclusion_reason or "excluded", locale)
-        return t(locale, "teams.lead.excluded", reason=reason)
-    if lead.first_action_at is None:
-        return None
-    after = human_minutes(_minutes(lead.first_action_at - lead.handed_off_at), locale)
-    if lead.first_action_at <= lead.due_at:
-        sla = t(locale, "card.within_sla")
-    else:
-        late = human_minutes(_minutes(lead.first_action_at - lead.due_at), locale)
-        sla = t(locale, "card.past_sla", late=late)
     actor = (
         person(lead.first_actor, locale) if lead.first_actor else t(locale, "teams.lead.someone")
     )
-    if lead.first_action_kind == "rejected":
-        reason = reason_label(lead.first_reason or "other", locale)
-        return t(locale, "teams.lead.rejected", actor=actor, reason=reason, after=after, sla=sla)
-    how = t(locale, f"contact.{lead.first_action_channel or 'other'}")
-    return t(locale, "teams.lead.contacted", actor=actor, how=how, after=after, sla=sla)
+    return status_line(
+        lead,
+        locale,
+        TEAMS_CARD,
+        actor=actor,
+        reason_label=reason_label,
+        human_minutes=human_minutes,
+    )
 
 
 def _lead_facts(lead: LeadView, tz: ZoneInfo, locale: str) -> Element:
@@ -354,18 +348,7 @@ def counts_line(c: Counts, locale: str) -> str:
 
 
 def _change(change: Change | None, summary: Summary, locale: str) -> str:
-    if change is None:
-        return t(locale, "summary.no_comparison", week=summary.previous_week)
-    delta = "±0.0" if change.verdict is Verdict.NEUTRAL else f"{change.delta:+.1f}"
-    return t(
-        locale,
-        "summary.change",
-        arrow=change.arrow,
-        delta=delta,
-        week=summary.previous_week,
-        previous=percent(change.previous),
-        verdict=t(locale, f"summary.{change.verdict.value}"),
-    )
+    return change_line(change, summary.previous_week, locale)
 
 
 def summary_card(summary: Summary, chart_url: str, locale: str) -> Card:
@@ -450,19 +433,8 @@ def summary_card(summary: Summary, chart_url: str, locale: str) -> Card:
 def report_card(report: Report, by: str | None, locale: str) -> Card:
     """A report (e.g. the answer to an @mention): totals, and a table by rep or by source
     when `by` is "rep" or "source"."""
-    start, _ = report.bounds
-    end = (report.period.end_day - timedelta(days=1)).isoformat()
-    title = t(
-        locale,
-        "report.title",
-        period=report.period.name,
-        start=start.date().isoformat(),
-        end=end,
-        tz=report.timezone.key,
-    )
-    team = (
-        t(locale, "report.team", team=report.team) if report.team else t(locale, "report.all_teams")
-    )
+    title = report_title(report, locale)
+    team = report_team(report.team, locale)
     c = report.totals
     as_of = t(locale, "report.as_of", as_of=when(report.as_of, report.timezone))
     rows: list[tuple[str, Counts]] = []
