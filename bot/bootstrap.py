@@ -31,7 +31,8 @@ from bot.http.webhooks import HandoffDoor
 from bot.links import LinkSigner
 from bot.outbox import LEASE, Deliverer, OutboxWorker
 from bot.scheduler import Job, Scheduler, Ticker
-from bot.slack.app import SlackContext, build_app
+from bot.slack.app import build_app
+from bot.slack.context import SlackContext
 from bot.slack.listeners.actions import answers_later
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory

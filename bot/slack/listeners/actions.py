@@ -12,10 +12,11 @@ from typing import Any
 from slack_bolt import App, Respond
 
 from bot.i18n import t
-from bot.leads import Click, ClickOutcome, Result, act, role_of
+from bot.leads import Result, role_of
 from bot.links import is_row_id
 from bot.slack import blocks
-from bot.slack.app import SlackContext, ack_at_once
+from bot.slack.context import SlackContext, ack_at_once
+from bot.slack.listeners.common import perform, where
 from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
 
@@ -72,7 +73,7 @@ def _guarded(
             log.info("a %s click with a malformed value: %s", kind.value, err)
             ctx.metrics.clicks.labels(kind.value, "malformed").inc()
             text = t(ctx.locale, "click.malformed")
-            channel, _ = _where(body)
+            channel, _ = where(body)
             user = (body.get("user") or {}).get("id")
             if channel and user:
                 ctx.messenger.ephemeral(channel, user, text)
@@ -83,85 +84,13 @@ def _guarded(
     return run
 
 
-def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(channel, message ts) of the message clicked; (None, None) on the Home tab."""
-    container = body.get("container") or {}
-    if container.get("type") == "message":
-        return container.get("channel_id"), container.get("message_ts")
-    return None, None
-
-
-def _key(body: dict[str, Any], action: dict[str, Any]) -> str:
-    return f"slack:{body['user']['id']}:{action['action_id']}:{action.get('action_ts', '')}"
-
-
-def perform(
-    ctx: SlackContext, body: dict[str, Any], action: dict[str, Any], lead_id: int, **what: Any
-) -> ClickOutcome | None:
-    """Records one click and answers the person; None if we could not tell who they are."""
-    user_id = body["user"]["id"]
-    channel, ts = _where(body)
-    person = ctx.directory.by_slack_id(user_id)
-    kind: ActionKind = what.pop("kind")
-    if person is None:
-        if channel:
-            ctx.messenger.ephemeral(channel, user_id, t(ctx.locale, "click.unknown_user"))
-        return None
-    now = ctx.clock.now()
-    outcome = act(
-        ctx.engine,
-        ctx.settings,
-        Click(
-            lead_id=lead_id,
-            actor_email=person.email,
-            kind=kind,
-            at=now,
-            key=_key(body, action),
-            via="slack",
-            **what,
-        ),
-        now,
-    )
-    ctx.metrics.clicks.labels(kind.value, outcome.result.value).inc()
-    # a click in a digest amends the digest; elsewhere the message clicked is the card
-    from_digest = str(action.get("block_id", "")).startswith("digest:")
-    clicked = (channel, ts) if channel and ts and not from_digest else None
-    if from_digest and outcome.lead is not None:
-        amend_digest(ctx, body, outcome.lead)
-    if outcome.result in (Result.RECORDED, Result.REPEATED):
-        ctx.refresh_cards(lead_id, clicked)
-        if channel is None:
-            from bot.slack.listeners.events import publish_home
-
-            publish_home(ctx, user_id)
-        return outcome
-    message = ctx.explain(outcome)
-    if message and channel:
-        ctx.messenger.ephemeral(channel, user_id, message)
-    if outcome.result is Result.ALREADY_ACTIONED:
-        ctx.refresh_cards(lead_id, clicked)
-    return outcome
-
-
-def amend_digest(ctx: SlackContext, body: dict[str, Any], lead: store.LeadView) -> None:
-    """Replaces the lead's buttons in the digest clicked by what happened to it; the
-    other leads of the digest keep theirs."""
-    channel, ts = _where(body)
-    message = body.get("message") or {}
-    status = blocks.lead_status(lead, ctx.locale)
-    if status is None or not channel or not ts or not message.get("blocks"):
-        return
-    amended = blocks.digest_resolved(message["blocks"], lead.id, status)
-    ctx.messenger.update(channel, ts, str(message.get("text", "")), amended)
-
-
 def register(app: App, ctx: SlackContext) -> None:
     def contacted(body: dict[str, Any], action: dict[str, Any]) -> None:
         how = ContactChannel(action["action_id"].rsplit(".", 1)[1])
         lead_id = _lead_id(action.get("value"))
         outcome = perform(ctx, body, action, lead_id, kind=ActionKind.CONTACTED, channel=how)
         if outcome is not None and outcome.took_over and outcome.lead is not None:
-            channel, _ = _where(body)
+            channel, _ = where(body)
             if channel:
                 ctx.messenger.ephemeral(
                     channel,
@@ -188,7 +117,7 @@ def register(app: App, ctx: SlackContext) -> None:
         outcome = perform(
             ctx, body, action, lead_id, kind=ActionKind.SNOOZED, snooze_minutes=length
         )
-        channel, _ = _where(body)
+        channel, _ = where(body)
         until = outcome.lead.snoozed_until if outcome and outcome.lead else None
         if outcome is not None and outcome.result is Result.RECORDED and until and channel:
             assert outcome.lead is not None
@@ -208,7 +137,7 @@ def register(app: App, ctx: SlackContext) -> None:
         lead_id = _lead_id(_text(action, "block_id").partition(":")[2].partition(":")[0])
         new_owner = ctx.directory.by_slack_id(_text(action, "selected_user"))
         if new_owner is None:
-            channel, _ = _where(body)
+            channel, _ = where(body)
             if channel:
                 ctx.messenger.ephemeral(
                     channel, body["user"]["id"], t(ctx.locale, "click.reassign_unknown")
@@ -221,7 +150,7 @@ def register(app: App, ctx: SlackContext) -> None:
     def reject(body: dict[str, Any], action: dict[str, Any]) -> None:
         lead_id = _lead_id(action.get("value"))
         user_id = body["user"]["id"]
-        channel, ts = _where(body)
+        channel, ts = where(body)
         person = ctx.directory.by_slack_id(user_id)
         with ctx.engine.connect() as conn:
             lead = store.lead_view(conn, lead_id)

@@ -10,7 +10,7 @@ from bot.config import TeamConfig
 from bot.i18n import t
 from bot.services import report
 from bot.slack import blocks
-from bot.slack.app import SlackContext, ack_at_once
+from bot.slack.context import SlackContext, ack_at_once
 from bot.slack.parsing import CommandError, parse_command
 from metrics.errors import PeriodError
 from metrics.periods import ACCEPTED_FORMS

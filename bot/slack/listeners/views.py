@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.i18n import t
-from bot.slack.app import SlackContext
-from bot.slack.listeners.actions import perform
+from bot.slack.context import SlackContext
+from bot.slack.listeners.common import perform
 from metrics.model import ActionKind
 
 

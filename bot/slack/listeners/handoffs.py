@@ -1,4 +1,5 @@
-"""Events: the App Home tab, and handoffs announced in configured Slack channels."""
+"""Handoffs announced in configured Slack channels: each message becomes a lead, or a
+threaded reply naming what could not be read."""
 
 from __future__ import annotations
 
@@ -10,52 +11,15 @@ from slack_bolt import App
 
 from bot.i18n import t
 from bot.leads import enqueue, receive_handoffs
-from bot.services import report
-from bot.slack import blocks
-from bot.slack.app import SlackContext, ack_at_once
+from bot.slack.context import SlackContext, ack_at_once
 from bot.slack.parsing import read_handoff_message
 from storage import leads as store
 from storage.engine import writing
-from storage.reports import team_id as find_team_id
 
 log = logging.getLogger(__name__)
-HOME_LEADS = 20
-
-
-def publish_home(ctx: SlackContext, user_id: str) -> None:
-    person = ctx.directory.by_slack_id(user_id)
-    if person is None:
-        view = {"type": "home", "blocks": [blocks.section(t(ctx.locale, "click.unknown_user"))]}
-        ctx.messenger.publish_home(user_id, view)
-        return
-    now = ctx.clock.now()
-    managed = [
-        tm
-        for tm in ctx.settings.teams
-        if person.email in tm.managers or person.email in ctx.settings.admins
-    ]
-    sections = []
-    with ctx.engine.connect() as conn:
-        ids, total = store.open_lead_ids(conn, person.id, HOME_LEADS)
-        views = store.lead_views(conn, ids)
-        for team in managed[:5]:
-            team_id = find_team_id(conn, team.name)
-            holders = store.overdue_by_owner(conn, team_id, now) if team_id is not None else []
-            sections.append((team, holders))
-    manager = [
-        (report(ctx.engine, ctx.settings, "this-week", now, team.name), holders)
-        for team, holders in sections
-    ]
-    tz = ctx.tz_of(person, None)
-    leads = [views[i] for i in ids if i in views]
-    ctx.messenger.publish_home(user_id, blocks.home_view(leads, total, tz, ctx.locale, manager))
 
 
 def register(app: App, ctx: SlackContext) -> None:
-    def home(event: dict[str, Any]) -> None:
-        if event.get("tab", "home") == "home":
-            publish_home(ctx, event["user"])
-
     def message(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("subtype") in ("message_changed", "message_deleted", "channel_join"):
             return
@@ -100,5 +64,4 @@ def register(app: App, ctx: SlackContext) -> None:
         ctx.metrics.handoffs.labels("slack", "new" if result.new else "known").inc()
         ctx.wake_outbox()
 
-    app.event("app_home_opened")(ack=ack_at_once, lazy=[home])
     app.event("message")(ack=ack_at_once, lazy=[message])
