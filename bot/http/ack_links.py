@@ -35,9 +35,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import Settings
-from bot.http.body import BodyTooLargeError, read_body
 from bot.http.metrics import Metrics
 from bot.i18n import t
 from bot.leads import SNOOZE_MINUTES, Click, ClickOutcome, Result, act
