@@ -42,7 +42,7 @@ from bot.http.metrics import Metrics
 from bot.i18n import t
 from bot.leads import SNOOZE_MINUTES, Click, ClickOutcome, Result, act
 from bot.links import ExpiredLinkError, LinkSigner, TamperedLinkError, is_row_id
-from bot.slack.blocks import reason_label
+from bot.present.words import reason_label
 from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
 

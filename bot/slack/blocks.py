@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from bot.leads import SNOOZE_MINUTES
+from bot.present.words import reason_label
 from bot.render import percent
 from metrics.model import ContactChannel, RejectReason
 from metrics.rates import Counts
@@ -85,14 +86,6 @@ def human_minutes(minutes: float, locale: str) -> str:
         key = "span.hours_minutes" if mins else "span.hours"
         return t(locale, key, h=hours, m=mins)
     return t(locale, "span.minutes", m=mins)
-
-
-def reason_label(code: str, locale: str) -> str:
-    key = f"reason.{code}"
-    try:
-        return t(locale, key)
-    except KeyError:
-        return code.replace("_", " ")
 
 
 def lead_status(lead: LeadView, locale: str) -> str | None:

@@ -22,8 +22,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
+from bot.present.words import reason_label
 from bot.render import percent
-from bot.slack.blocks import human_minutes, reason_label
+from bot.slack.blocks import human_minutes
 from metrics.rates import Counts
 from metrics.report import Report
 from metrics.summary import Change, Summary, Verdict
