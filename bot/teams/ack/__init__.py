@@ -1,0 +1,1 @@
+"""The one-click pages a Teams card's links open."""
