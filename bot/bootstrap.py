@@ -22,7 +22,6 @@ from starlette.routing import BaseRoute, Route
 
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
-from bot.http.ack_links import ack_routes
 from bot.http.charts import chart_route
 from bot.http.lull import BackgroundExecutor, Lull
 from bot.http.metrics import Metrics
@@ -37,6 +36,7 @@ from bot.slack.listeners.actions import answers_later
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
 from bot.slack.readiness import SlackReadiness
+from bot.teams.ack.links import ack_routes
 from bot.teams.delivery import TeamsDeliverer
 from bot.teams.messenger import DEFAULT_TIMEOUT, TeamsMessenger
 from bot.teams.outgoing import OutgoingDoor

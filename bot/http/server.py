@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.http.body import BodyTooLargeError, read_body
+from bot.body import BodyTooLargeError, read_body
 from bot.http.lull import Lull
 from bot.http.metrics import Metrics
 from bot.http.webhooks import MAX_BODY, HandoffDoor

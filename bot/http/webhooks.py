@@ -27,10 +27,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import Settings
 from bot.fields import LEAD_COLUMNS, FieldError, LeadInput, validate_lead
-from bot.http.body import BodyTooLargeError, read_body
 from bot.http.metrics import Metrics
 from bot.leads import receive_handoffs
 from bot.slack.people import Directory

@@ -1,4 +1,4 @@
-"""The one-click pages a Teams card's links open (`bot/http/ack_links.py`). Answers that
+"""The one-click pages a Teams card's links open (`bot/teams/ack/`). Answers that
 mean the same as a Slack click's reuse the `click.*` keys; these are the page's own."""
 
 from __future__ import annotations

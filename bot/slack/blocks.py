@@ -17,6 +17,7 @@ from bot.leads import SNOOZE_MINUTES
 from bot.present.report import percent, report_team, report_title
 from bot.present.status import SLACK_CARD
 from bot.present.status import lead_status as status_line
+from bot.present.words import reason_label
 from metrics.model import ContactChannel, RejectReason
 from metrics.rates import Counts
 from metrics.report import Report
@@ -87,14 +88,6 @@ def human_minutes(minutes: float, locale: str) -> str:
         key = "span.hours_minutes" if mins else "span.hours"
         return t(locale, key, h=hours, m=mins)
     return t(locale, "span.minutes", m=mins)
-
-
-def reason_label(code: str, locale: str) -> str:
-    key = f"reason.{code}"
-    try:
-        return t(locale, key)
-    except KeyError:
-        return code.replace("_", " ")
 
 
 def lead_status(lead: LeadView, locale: str) -> str | None:

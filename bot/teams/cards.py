@@ -25,7 +25,8 @@ from bot.i18n import t
 from bot.present.report import change_line, percent, report_team, report_title
 from bot.present.status import TEAMS_CARD
 from bot.present.status import lead_status as status_line
-from bot.slack.blocks import human_minutes, reason_label
+from bot.present.words import reason_label
+from bot.slack.blocks import human_minutes
 from metrics.rates import Counts
 from metrics.report import Report
 from metrics.summary import Change, Summary

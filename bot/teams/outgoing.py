@@ -31,9 +31,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, TeamConfig
-from bot.http.body import BodyTooLargeError, read_body
 from bot.http.metrics import Metrics
 from bot.i18n import t
 from bot.services import report

@@ -20,9 +20,9 @@ from starlette.applications import Starlette
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
 from bot.fields import LeadInput
-from bot.http.ack_links import ack_routes
 from bot.leads import Click, act, receive_handoffs
 from bot.links import LinkSigner, ack_url
+from bot.teams.ack.links import ack_routes
 from metrics.model import ActionKind, ContactChannel
 from storage import leads as store
 from storage.repository import ensure_reps

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
-from bot.http.ack_links import ack_routes
 from bot.links import LinkSigner, ack_url
+from bot.teams.ack.links import ack_routes
 from storage.repository import ensure_reps
 from tests.e2e.conftest import SIGNING_SECRET, WEBHOOK_SECRET, running_bot
 from tests.e2e.test_clicks import new_lead

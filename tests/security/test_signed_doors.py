@@ -14,8 +14,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from bot.http.ack_links import ack_routes
 from bot.links import LinkSigner, _b64, ack_url
+from bot.teams.ack.links import ack_routes
 from storage.repository import ensure_reps
 from tests.e2e.conftest import WEBHOOK_SECRET, Bot, sign_webhook, slack_payload
 from tests.e2e.test_clicks import new_lead

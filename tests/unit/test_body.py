@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from bot.http.body import BodyTooLargeError, read_body
+from bot.body import BodyTooLargeError, read_body
 
 
 def _request(chunks: list[bytes], content_length: str | None) -> tuple[Request, list[int]]:
