@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.i18n import t
+from bot.present.words import human_minutes, reason_label
 
 
 class LeadFacts(Protocol):
@@ -59,15 +60,12 @@ def lead_status(
     keys: StatusKeys,
     *,
     actor: str,
-    reason_label: Callable[[str, str], str],
-    human_minutes: Callable[[float, str], str],
     when: Callable[[datetime], str] | None = None,
 ) -> str | None:
     """One line saying what happened to the lead, or None while it is open.
 
-    `actor` is the first actor as the platform names them; `reason_label(code, locale)`
-    and `human_minutes(minutes, locale)` write a reason and a duration; `when`, if
-    given, writes the moment of the exclusion or of the first touch."""
+    `actor` is the first actor as the platform names them; `when`, if given, writes the
+    moment of the exclusion or of the first touch."""
     if lead.excluded_at is not None:
         reason = reason_label(lead.exclusion_reason or "excluded", locale)
         moment = {} if when is None else {"when": when(lead.excluded_at)}

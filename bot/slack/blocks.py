@@ -17,7 +17,7 @@ from bot.leads import SNOOZE_MINUTES
 from bot.present.report import percent, report_team, report_title
 from bot.present.status import SLACK_CARD
 from bot.present.status import lead_status as status_line
-from bot.present.words import reason_label
+from bot.present.words import human_minutes, reason_label
 from metrics.model import ContactChannel, RejectReason
 from metrics.rates import Counts
 from metrics.report import Report
@@ -77,19 +77,6 @@ def in_slack(person: Person | None) -> bool:
     return person is not None and person.slack_user_id is not None
 
 
-def human_minutes(minutes: float, locale: str) -> str:
-    total = max(0, round(minutes))
-    days, rest = divmod(total, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:  # a zero part is left out: "1 d", not "1 d 0 h"
-        key = "span.days_hours" if hours else "span.days"
-        return t(locale, key, d=days, h=hours)
-    if hours:
-        key = "span.hours_minutes" if mins else "span.hours"
-        return t(locale, key, h=hours, m=mins)
-    return t(locale, "span.minutes", m=mins)
-
-
 def lead_status(lead: LeadView, locale: str) -> str | None:
     """One line saying what happened to the lead, or None while it is open."""
     return status_line(
@@ -97,8 +84,6 @@ def lead_status(lead: LeadView, locale: str) -> str | None:
         locale,
         SLACK_CARD,
         actor=who(lead.first_actor, locale),
-        reason_label=reason_label,
-        human_minutes=human_minutes,
     )
 
 

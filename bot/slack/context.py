@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.http.metrics import Metrics
 from bot.i18n import t
 from bot.leads import SNOOZE_MINUTES, ClickOutcome, Result
+from bot.present.words import human_minutes
 from bot.slack import blocks
 from bot.slack.messenger import SlackMessenger
 from bot.slack.people import Directory
@@ -84,7 +85,7 @@ class SlackContext:
                 when=blocks.when(moment, tz) if moment else "",
             )
         if outcome.result is Result.SNOOZE_NOT_OFFERED:
-            choices = ", ".join(blocks.human_minutes(m, loc) for m in SNOOZE_MINUTES)
+            choices = ", ".join(human_minutes(m, loc) for m in SNOOZE_MINUTES)
             return t(loc, "click.snooze_not_offered", choices=choices)
         if outcome.result is Result.OWNER_OUTSIDE_TEAM and outcome.lead is not None:
             return t(loc, "click.owner_outside_team", team=outcome.lead.team)

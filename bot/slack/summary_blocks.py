@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from bot.i18n import t
 from bot.present import table
 from bot.present.report import change_line, percent
+from bot.present.words import human_minutes
 from bot.slack.blocks import (
     MAX_MESSAGE_BLOCKS,
     MAX_SECTION_TEXT,
     Block,
     context,
     escape,
-    human_minutes,
     mrkdwn,
     plain,
     section,

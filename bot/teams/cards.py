@@ -25,8 +25,7 @@ from bot.i18n import t
 from bot.present.report import change_line, percent, report_team, report_title
 from bot.present.status import TEAMS_CARD
 from bot.present.status import lead_status as status_line
-from bot.present.words import reason_label
-from bot.slack.blocks import human_minutes
+from bot.present.words import human_minutes
 from metrics.rates import Counts
 from metrics.report import Report
 from metrics.summary import Change, Summary
@@ -156,8 +155,6 @@ def lead_status(lead: LeadView, locale: str) -> str | None:
         locale,
         TEAMS_CARD,
         actor=actor,
-        reason_label=reason_label,
-        human_minutes=human_minutes,
     )
 
 

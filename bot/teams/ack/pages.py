@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import t
 from bot.leads import SNOOZE_MINUTES, ClickOutcome, Result
+from bot.present.status import ACK_PAGE, lead_status
 from bot.present.words import reason_label
 from bot.teams.ack import csrf
 from bot.teams.ack.choice import Choice
@@ -190,23 +191,13 @@ class Pages:
 
     def _state(self, lead: LeadView) -> str | None:
         """What already happened to the lead, as plain text; None while it is open."""
-        loc = self.loc
-        if lead.excluded_at is not None:
-            return t(
-                loc,
-                "ack.state_excluded",
-                reason=reason_label(lead.exclusion_reason or "excluded", loc),
-                when=self._when(lead.excluded_at, lead.team),
-            )
-        if lead.first_action_at is None:
-            return None
-        actor = self._who(lead.first_actor)
-        when = self._when(lead.first_action_at, lead.team)
-        if lead.first_action_kind == "rejected":
-            reason = reason_label(lead.first_reason or "other", loc)
-            return t(loc, "ack.state_rejected", actor=actor, reason=reason, when=when)
-        how = t(loc, f"contact.{lead.first_action_channel or 'other'}")
-        return t(loc, "ack.state_contacted", actor=actor, how=how, when=when)
+        return lead_status(
+            lead,
+            self.loc,
+            ACK_PAGE,
+            actor=self._who(lead.first_actor),
+            when=lambda moment: self._when(moment, lead.team),
+        )
 
     def _facts(self, lead: LeadView, sent_to: str | None) -> Html:
         """The lead's facts; with `sent_to`, also whom the link was sent to."""
