@@ -49,7 +49,7 @@ from bench.run import fresh_database
 from bench.summary import Row, record
 from bot.bootstrap import build_service
 from bot.clock import SystemClock
-from bot.config import parse_settings
+from bot.config import parse_settings, read_environment
 from bot.fields import LeadInput
 from bot.leads import receive_handoffs
 from storage.engine import make_engine
@@ -172,7 +172,11 @@ def _bot(url: str, slack_url: str, in_thread: bool, answer_first: bool) -> Itera
         "SLACK_API_URL": f"{slack_url}/api/",
     }
     service = build_service(
-        settings, env, SystemClock(), dispatch_in_thread=in_thread, answer_first=answer_first
+        settings,
+        read_environment(env),
+        SystemClock(),
+        dispatch_in_thread=in_thread,
+        answer_first=answer_first,
     )
     service.start()
     try:

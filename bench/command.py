@@ -51,7 +51,7 @@ from bench.clicks import _fake_slack_process
 from bench.generate import Shape, config_text, write
 from bench.run import AS_OF, PERIOD, _child, pg_url_option, report_floor
 from bench.summary import Row, record
-from bot.config import parse_settings
+from bot.config import parse_settings, read_environment
 from metrics.periods import parse_period
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -142,7 +142,9 @@ def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> N
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": f"{slack_url}/api/",
     }
-    service = build_service(settings, env, FixedClock(AS_OF), scheduler_interval=None)
+    service = build_service(
+        settings, read_environment(env), FixedClock(AS_OF), scheduler_interval=None
+    )
     service.start()
     try:
         uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")

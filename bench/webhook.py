@@ -41,7 +41,7 @@ from bench.run import fresh_database, insert_floor, pg_url_option
 from bench.summary import Row, record
 from bot.bootstrap import build_service
 from bot.clock import SystemClock
-from bot.config import parse_settings
+from bot.config import parse_settings, read_environment
 from storage.engine import make_engine
 from storage.leads import OUTBOX
 from storage.migrate import upgrade
@@ -285,7 +285,7 @@ def main() -> None:
             settings = parse_settings(CONFIG, "bench", {"DATABASE_URL": url})
             service = build_service(
                 settings,
-                {"IGNORERATE_WEBHOOK_SECRET": SECRET},
+                read_environment({"IGNORERATE_WEBHOOK_SECRET": SECRET}),
                 SystemClock(),
                 scheduler_interval=None,
             )

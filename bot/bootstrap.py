@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from bot.clock import Clock
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Environment, Settings
 from bot.http.ack_links import ack_routes
 from bot.http.charts import chart_route
 from bot.http.lull import BackgroundExecutor, Lull
@@ -146,12 +146,12 @@ class TeamsSetup:
     lease: timedelta = LEASE  # IGNORERATE_OUTBOX_LEASE, as for the Slack sender
 
 
-def teams_setup(settings: Settings, env: Mapping[str, str]) -> TeamsSetup | None:
+def teams_setup(settings: Settings, env: Environment) -> TeamsSetup | None:
     """PUBLIC_BASE_URL (where the cards' links and chart images point) and
     IGNORERATE_LINK_SECRET (what signs them), required once any team has a
     teams_webhook; None when neither is set and no team needs them."""
-    base_url = (env.get("PUBLIC_BASE_URL") or "").strip()
-    secret = env.get("IGNORERATE_LINK_SECRET") or ""
+    base_url = env.public_base_url
+    secret = env.link_secret
     users = [t.name for t in settings.teams if t.teams_webhook]
     if users:
         why = f"team {users[0]} has a teams_webhook, whose cards link back to the bot"
@@ -180,10 +180,10 @@ def teams_setup(settings: Settings, env: Mapping[str, str]) -> TeamsSetup | None
     return TeamsSetup(base_url.rstrip("/"), signer, teams_lease(env) if users else LEASE)
 
 
-def teams_lease(env: Mapping[str, str]) -> timedelta:
+def teams_lease(env: Environment) -> timedelta:
     """The Teams sender's lease: IGNORERATE_OUTBOX_LEASE, as the Slack sender's, and like
     it longer than one send may take (TeamsMessenger's timeout)."""
-    lease = outbox_lease(env)
+    lease = env.outbox_lease or LEASE
     if lease.total_seconds() <= DEFAULT_TIMEOUT:
         raise ConfigError(
             "environment",
@@ -194,24 +194,9 @@ def teams_lease(env: Mapping[str, str]) -> timedelta:
     return lease
 
 
-def outbox_lease(env: Mapping[str, str]) -> timedelta:
-    """IGNORERATE_OUTBOX_LEASE: whole seconds a sender's claim on a message lasts (default
-    120). A sender killed mid-send leaves its claim to expire before the message goes
-    again, so this is how long such a message waits; it must exceed one send (above all
-    SLACK_API_TIMEOUT), or a slow send could be taken over and sent twice."""
-    value = env.get("IGNORERATE_OUTBOX_LEASE")
-    if value is None:
-        return LEASE
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(
-            "environment", "IGNORERATE_OUTBOX_LEASE", f"expected whole seconds, got {value!r}"
-        )
-    return timedelta(seconds=int(value))
-
-
 def build_service(
     settings: Settings,
-    env: Mapping[str, str],
+    env: Environment,
     clock: Clock,
     outbox_interval: float = 5.0,
     *,
@@ -258,10 +243,10 @@ def build_service(
         )
         return Scheduler(ticker, scheduler_interval)
 
-    token = env.get("SLACK_BOT_TOKEN")
-    signing_secret = env.get("SLACK_SIGNING_SECRET")
-    app_token = env.get("SLACK_APP_TOKEN")
-    door = HandoffDoor(engine, settings, env.get("IGNORERATE_WEBHOOK_SECRET"), clock, metrics)
+    token = env.slack_bot_token
+    signing_secret = env.slack_signing_secret
+    app_token = env.slack_app_token
+    door = HandoffDoor(engine, settings, env.webhook_secret, clock, metrics)
     if not token or not (signing_secret or app_token):
         missing = [
             name
@@ -284,7 +269,7 @@ def build_service(
             None,
             extra_routes=extra_routes,
             lull=lull,
-            metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
+            metrics_token=env.metrics_token,
         )
         return Service(
             server.app(),
@@ -294,23 +279,19 @@ def build_service(
             scheduler=scheduler(wake_all()),
             teams_worker=teams_worker,
         )
-    timeout = env.get("SLACK_API_TIMEOUT", "10")
-    if not timeout.isdigit() or int(timeout) < 1:
-        raise ConfigError(
-            "environment", "SLACK_API_TIMEOUT", f"expected whole seconds, got {timeout!r}"
-        )
-    lease = outbox_lease(env)
-    if "IGNORERATE_OUTBOX_LEASE" in env and lease <= timedelta(seconds=int(timeout)):
+    timeout = env.slack_api_timeout
+    lease = env.outbox_lease or LEASE
+    if env.outbox_lease is not None and lease <= timedelta(seconds=timeout):
         raise ConfigError(
             "environment",
             "IGNORERATE_OUTBOX_LEASE",
             f"{int(lease.total_seconds())}s is not longer than SLACK_API_TIMEOUT "
             f"({timeout}s): a slow send would be taken over and sent twice",
         )
-    api_url = env.get("SLACK_API_URL")
-    messenger = SlackMessenger(make_client(token, api_url, int(timeout)))
+    api_url = env.slack_api_url
+    messenger = SlackMessenger(make_client(token, api_url, timeout))
     directory = Directory(engine, messenger, clock)
-    sender = SlackMessenger(make_client(token, api_url, int(timeout), interactive=False))
+    sender = SlackMessenger(make_client(token, api_url, timeout, interactive=False))
     deliverer = Deliverer(
         engine,
         settings,
@@ -356,7 +337,7 @@ def build_service(
         verifier=SignatureVerifier(signing_secret) if signing_secret else None,
         lull=lull,
         slack_link=readiness,
-        metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
+        metrics_token=env.metrics_token,
     )
     if socket_mode:
         log.info("Slack is on, over Socket Mode")
@@ -418,7 +399,7 @@ def _socket_mode(
 def _teams_parts(
     engine: Engine,
     settings: Settings,
-    env: Mapping[str, str],
+    env: Environment,
     teams: TeamsSetup | None,
     *,
     clock: Clock,
@@ -428,7 +409,7 @@ def _teams_parts(
 ) -> tuple[list[BaseRoute], OutboxWorker | None]:
     """The Teams doors (an @mention's outgoing webhook; with PUBLIC_BASE_URL and
     IGNORERATE_LINK_SECRET, the one-click pages and chart images) and its sender."""
-    outgoing = OutgoingDoor(engine, settings, env.get("TEAMS_OUTGOING_SECRET"), clock, metrics)
+    outgoing = OutgoingDoor(engine, settings, env.teams_outgoing_secret, clock, metrics)
     routes: list[BaseRoute] = [Route("/teams/outgoing", outgoing.handle, methods=["POST"])]
     if teams is None:
         return routes, None

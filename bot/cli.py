@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from bot.bootstrap import DatabaseNotReadyError, engine_for
 from bot.clock import Clock, FixedClock, SystemClock
-from bot.config import ConfigError, Settings, config_path, load_settings
+from bot.config import ConfigError, Settings, config_path, load_settings, read_environment
 from bot.csv_import import ENCODINGS, ActionImporter, ImportResult, LeadImporter, RowError
 from bot.fields import parse_instant
 from bot.render import as_csv, as_text, spreadsheet_cell
@@ -420,7 +420,6 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
     Without Slack credentials it still serves the webhook, and says so.
     """
     import logging
-    import os
 
     import uvicorn
 
@@ -433,7 +432,7 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
     )
     settings = obj.settings()
     try:
-        service = build_service(settings, os.environ, obj.clock)
+        service = build_service(settings, read_environment(), obj.clock)
     except (DatabaseNotReadyError, ConfigError) as err:
         fail(str(err))
     server = uvicorn.Server(
