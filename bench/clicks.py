@@ -47,7 +47,7 @@ from starlette.routing import Route
 
 from bench.run import fresh_database
 from bench.summary import Row, record
-from bot.bootstrap import build_service
+from bot.bootstrap import build_service, process_tuning
 from bot.clock import SystemClock
 from bot.config import parse_settings, read_environment
 from bot.fields import LeadInput
@@ -178,12 +178,13 @@ def _bot(url: str, slack_url: str, in_thread: bool, answer_first: bool) -> Itera
         dispatch_in_thread=in_thread,
         answer_first=answer_first,
     )
-    service.start()
-    try:
-        with serve(service.app) as base:
-            yield f"{base}/slack/events"
-    finally:
-        service.stop()
+    with process_tuning():  # as `serve` runs
+        service.start()
+        try:
+            with serve(service.app) as base:
+                yield f"{base}/slack/events"
+        finally:
+            service.stop()
 
 
 @contextmanager

@@ -133,7 +133,7 @@ def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> N
     """The server process: the app as `serve` builds it, the clock at AS_OF, no ticks."""
     import uvicorn
 
-    from bot.bootstrap import build_service
+    from bot.bootstrap import build_service, process_tuning
     from bot.clock import FixedClock
 
     settings = parse_settings(config, "bench", {"DATABASE_URL": url})
@@ -145,11 +145,12 @@ def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> N
     service = build_service(
         settings, read_environment(env), FixedClock(AS_OF), scheduler_interval=None
     )
-    service.start()
-    try:
-        uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
-    finally:
-        service.stop()
+    with process_tuning():
+        service.start()
+        try:
+            uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
+        finally:
+            service.stop()
 
 
 @contextmanager

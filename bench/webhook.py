@@ -39,7 +39,7 @@ from sqlalchemy import Column, Engine, MetaData, Table, text
 
 from bench.run import fresh_database, insert_floor, pg_url_option
 from bench.summary import Row, record
-from bot.bootstrap import build_service
+from bot.bootstrap import build_service, process_tuning
 from bot.clock import SystemClock
 from bot.config import parse_settings, read_environment
 from storage.engine import make_engine
@@ -289,24 +289,29 @@ def main() -> None:
                 SystemClock(),
                 scheduler_interval=None,
             )
-            service.start()
             warm = _batches(2, start=-2)
-            try:
-                with serve(service.app) as base:
-                    endpoint = f"{base}/hooks/handoff"
-                    ctx = get_context("spawn")
-                    with ctx.Pool(1) as pool:
-                        pool.apply(_send, (endpoint, warm, args.clients))
-                        runs = [
-                            pool.apply(
-                                _send,
-                                (endpoint, _batches(args.batches, r * args.batches), args.clients),
-                            )
-                            for r in range(args.repeat)
-                        ]
-                        seconds = statistics.median(runs)
-            finally:
-                service.stop()
+            with process_tuning():  # as `serve` runs
+                service.start()
+                try:
+                    with serve(service.app) as base:
+                        endpoint = f"{base}/hooks/handoff"
+                        ctx = get_context("spawn")
+                        with ctx.Pool(1) as pool:
+                            pool.apply(_send, (endpoint, warm, args.clients))
+                            runs = [
+                                pool.apply(
+                                    _send,
+                                    (
+                                        endpoint,
+                                        _batches(args.batches, r * args.batches),
+                                        args.clients,
+                                    ),
+                                )
+                                for r in range(args.repeat)
+                            ]
+                            seconds = statistics.median(runs)
+                finally:
+                    service.stop()
             many_floor = statistics.median(
                 _floor(url, _batches(args.batches)) for _ in range(args.floor_repeat)
             )

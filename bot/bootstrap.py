@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -86,18 +87,6 @@ class Service:
             self.slack_readiness.on_ready = self.start_slack_worker
 
     def start(self) -> None:
-        # A thread that wants the GIL waits up to the switch interval for it (5 ms by
-        # default); the event loop answering requests is such a thread whenever a listener
-        # or the outbox holds it. 1 ms took the p50 of 50 concurrent clicks from 60 ms to
-        # 31 ms (docs/benchmarks.md). It is the process's setting, and the service is what
-        # the process runs.
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        # What is alive now (modules, tables, clients, settings) lives as long as the
-        # process; a full collection walked all of it, stalling every request for 50 to
-        # 130 ms (measured with gc.callbacks under 50 concurrent clicks). Frozen objects
-        # are left out of collections; what requests allocate later is collected as ever.
-        gc.collect()
-        gc.freeze()
         if self.scheduler is not None:
             self.scheduler.start()  # first: a second scheduler on one SQLite file stops here
         if self.teams_worker is not None:
@@ -114,7 +103,6 @@ class Service:
         self.worker.wake()  # whatever was left pending by the last run
 
     def stop(self) -> None:
-        gc.unfreeze()  # a process that goes on (a test run) collects them again
         if self.slack_readiness is not None:
             self.slack_readiness.stop()
         if self.socket is not None:
@@ -128,6 +116,32 @@ class Service:
             if worker is not None:
                 worker.stop()
         self.engine.dispose()
+
+
+@contextmanager
+def process_tuning() -> Iterator[None]:
+    """The process-wide settings `serve` runs under, entered once its service is built
+    and left once it has stopped; on exit the switch interval is what it was and nothing
+    is left frozen.
+
+    A thread that wants the GIL waits up to the switch interval for it (5 ms by default);
+    the event loop answering requests is such a thread whenever a listener or the outbox
+    holds it. 1 ms took the p50 of 50 concurrent clicks from 60 ms to 31 ms
+    (docs/benchmarks.md).
+
+    What is alive on entry (modules, tables, clients, settings) lives as long as the
+    process; a full collection walked all of it, stalling every request for 50 to 130 ms
+    (measured with gc.callbacks under 50 concurrent clicks). Frozen objects are left out
+    of collections; what requests allocate later is collected as ever."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # a process that goes on (a test run) collects them again
+        sys.setswitchinterval(interval)
 
 
 def default_jobs() -> list[Job]:

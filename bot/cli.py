@@ -423,7 +423,7 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
 
     import uvicorn
 
-    from bot.bootstrap import build_service
+    from bot.bootstrap import build_service, process_tuning
     from bot.scheduler import SchedulerLockedError
     from bot.slack.readiness import SlackTokenError
 
@@ -441,17 +441,18 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
     readiness = service.slack_readiness
     if readiness is not None:  # a token Slack refuses once it answers ends the process
         readiness.on_fatal = lambda _err: setattr(server, "should_exit", True)
-    try:
-        service.start()
-    except (SchedulerLockedError, SlackTokenError) as err:
-        service.stop()
-        fail(str(err))
-    try:
-        server.run()
-    except KeyboardInterrupt:  # uvicorn raises the SIGINT it handled again, once done
-        pass
-    finally:
-        service.stop()
+    with process_tuning():
+        try:
+            service.start()
+        except (SchedulerLockedError, SlackTokenError) as err:
+            service.stop()
+            fail(str(err))
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn raises the SIGINT it handled again, once done
+            pass
+        finally:
+            service.stop()
     if readiness is not None and readiness.fatal is not None:
         fail(str(readiness.fatal))
     if not server.started:  # e.g. the port is taken: uvicorn said why
