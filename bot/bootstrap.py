@@ -72,6 +72,7 @@ class Service:
     engine: Engine
     metrics: Metrics
     slack_mode: str  # "http", "socket" or "off"
+    server: Server  # what `app` serves
     worker: OutboxWorker | None = None
     socket: SocketModeHandler | None = None
     listeners: ThreadPoolExecutor | None = None
@@ -214,8 +215,6 @@ def build_service(
     clock: Clock,
     outbox_interval: float = 5.0,
     *,
-    dispatch_in_thread: bool = True,
-    answer_first: bool = True,
     scheduler_interval: float | None = 60.0,
 ) -> Service:
     """`scheduler_interval` None: no SLA sweep or summaries in this process (tests that
@@ -290,6 +289,7 @@ def build_service(
             engine,
             metrics,
             "off",
+            server,
             scheduler=scheduler(wake_all()),
             teams_worker=teams_worker,
         )
@@ -344,9 +344,8 @@ def build_service(
         metrics,
         door,
         None if socket_mode else bolt,
-        dispatch_in_thread,
         extra_routes=extra_routes,
-        answers_later=answers_later if answer_first else None,
+        answers_later=answers_later,
         background=clicks,
         verifier=SignatureVerifier(signing_secret) if signing_secret else None,
         lull=lull,
@@ -362,6 +361,7 @@ def build_service(
         engine,
         metrics,
         "socket" if socket_mode else "http",
+        server,
         worker,
         socket,
         listeners,
