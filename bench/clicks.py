@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import fields, replace
 from datetime import timedelta
 from multiprocessing import get_context
 from pathlib import Path
@@ -38,6 +39,7 @@ from urllib.parse import urlencode
 
 import httpx
 import yaml
+from slack_bolt import BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, func, select
 from starlette.applications import Starlette
@@ -47,10 +49,11 @@ from starlette.routing import Route
 
 from bench.run import fresh_database
 from bench.summary import Row, record
-from bot.bootstrap import build_service
+from bot.bootstrap import build_service, process_tuning
 from bot.clock import SystemClock
-from bot.config import parse_settings
+from bot.config import parse_settings, read_environment
 from bot.fields import LeadInput
+from bot.http.server import Server
 from bot.leads import receive_handoffs
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -161,8 +164,33 @@ async def _bare(_request: Request) -> Response:
     return Response(status_code=200)
 
 
+class _OnTheLoop(Server):
+    """What Bolt's own Starlette adapter does: the synchronous `App.dispatch` called on the
+    event loop."""
+
+    async def dispatch(self, request: BoltRequest) -> BoltResponse:
+        assert self.bolt is not None
+        return self.bolt.dispatch(request)
+
+
+def _on_the_loop(server: Server) -> Server:
+    """Every request, clicks included, dispatched on the event loop."""
+    same = {f.name: getattr(server, f.name) for f in fields(server) if f.init}
+    return _OnTheLoop(**{**same, "answers_later": None})
+
+
+def _in_a_thread(server: Server) -> Server:
+    """Every request, clicks included, dispatched in a worker thread; the work after a
+    click's answer runs on Bolt's pool at once."""
+    return replace(server, answers_later=None)
+
+
+# how each server differs from what `serve` builds; None: not at all (ours)
+Variant = Callable[[Server], Server] | None
+
+
 @contextmanager
-def _bot(url: str, slack_url: str, in_thread: bool, answer_first: bool) -> Iterator[str]:
+def _bot(url: str, slack_url: str, variant: Variant) -> Iterator[str]:
     settings = parse_settings(
         yaml.safe_load(yaml.safe_dump(CONFIG)), "bench", {"DATABASE_URL": url}
     )
@@ -171,15 +199,16 @@ def _bot(url: str, slack_url: str, in_thread: bool, answer_first: bool) -> Itera
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": f"{slack_url}/api/",
     }
-    service = build_service(
-        settings, env, SystemClock(), dispatch_in_thread=in_thread, answer_first=answer_first
-    )
-    service.start()
-    try:
-        with serve(service.app) as base:
-            yield f"{base}/slack/events"
-    finally:
-        service.stop()
+    service = build_service(settings, read_environment(env), SystemClock())
+    if variant is not None:
+        service.app = variant(service.server).app()
+    with process_tuning():  # as `serve` runs
+        service.start()
+        try:
+            with serve(service.app) as base:
+                yield f"{base}/slack/events"
+        finally:
+            service.stop()
 
 
 @contextmanager
@@ -230,10 +259,10 @@ def _nothing() -> None:
     pass
 
 
-SERVERS = (
-    ("Bolt dispatch on the loop", False, False),
-    ("Bolt dispatch in a thread", True, False),
-    ("ours: answered first, work after a lull", True, True),
+SERVERS: tuple[tuple[str, Variant], ...] = (
+    ("Bolt dispatch on the loop", _on_the_loop),
+    ("Bolt dispatch in a thread", _in_a_thread),
+    ("ours: answered first, work after a lull", None),
 )
 
 
@@ -246,8 +275,8 @@ def _one_run(args: argparse.Namespace, slack_url: str, tmp: Path, run: int) -> l
         results.append(
             _summary("floor: bare Starlette 200", _load_in_child(f"{base}/slack/events", bodies)[0])
         )
-    for name, in_thread, answer_first in SERVERS:
-        tag = f"{run}-{in_thread}-{answer_first}"
+    for server, (name, variant) in enumerate(SERVERS):
+        tag = f"{run}-{server}"
         drop: Callable[[], None] = _nothing
         if args.database == "sqlite":
             url = f"sqlite:///{tmp / f'{tag}.db'}"
@@ -275,7 +304,7 @@ def _one_run(args: argparse.Namespace, slack_url: str, tmp: Path, run: int) -> l
                 yaml.safe_load(yaml.safe_dump(CONFIG)), "bench", {"DATABASE_URL": url}
             )
             ids = sorted(receive_handoffs(engine, settings, leads, now).new)
-            with _bot(url, slack_url, in_thread, answer_first) as endpoint:
+            with _bot(url, slack_url, variant) as endpoint:
                 rounds = [
                     [_payload(f"U{c}", ids[r * args.clients + c]) for c in range(args.clients)]
                     for r in range(args.rounds + 2)

@@ -51,7 +51,7 @@ from bench.clicks import _fake_slack_process
 from bench.generate import Shape, config_text, write
 from bench.run import AS_OF, PERIOD, _child, pg_url_option, report_floor
 from bench.summary import Row, record
-from bot.config import parse_settings
+from bot.config import parse_settings, read_environment
 from metrics.periods import parse_period
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -133,7 +133,7 @@ def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> N
     """The server process: the app as `serve` builds it, the clock at AS_OF, no ticks."""
     import uvicorn
 
-    from bot.bootstrap import build_service
+    from bot.bootstrap import build_service, process_tuning
     from bot.clock import FixedClock
 
     settings = parse_settings(config, "bench", {"DATABASE_URL": url})
@@ -142,12 +142,15 @@ def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> N
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": f"{slack_url}/api/",
     }
-    service = build_service(settings, env, FixedClock(AS_OF), scheduler_interval=None)
-    service.start()
-    try:
-        uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
-    finally:
-        service.stop()
+    service = build_service(
+        settings, read_environment(env), FixedClock(AS_OF), scheduler_interval=None
+    )
+    with process_tuning():
+        service.start()
+        try:
+            uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
+        finally:
+            service.stop()
 
 
 @contextmanager

@@ -39,9 +39,9 @@ from sqlalchemy import Column, Engine, MetaData, Table, text
 
 from bench.run import fresh_database, insert_floor, pg_url_option
 from bench.summary import Row, record
-from bot.bootstrap import build_service
+from bot.bootstrap import build_service, process_tuning
 from bot.clock import SystemClock
-from bot.config import parse_settings
+from bot.config import parse_settings, read_environment
 from storage.engine import make_engine
 from storage.leads import OUTBOX
 from storage.migrate import upgrade
@@ -285,28 +285,33 @@ def main() -> None:
             settings = parse_settings(CONFIG, "bench", {"DATABASE_URL": url})
             service = build_service(
                 settings,
-                {"IGNORERATE_WEBHOOK_SECRET": SECRET},
+                read_environment({"IGNORERATE_WEBHOOK_SECRET": SECRET}),
                 SystemClock(),
                 scheduler_interval=None,
             )
-            service.start()
             warm = _batches(2, start=-2)
-            try:
-                with serve(service.app) as base:
-                    endpoint = f"{base}/hooks/handoff"
-                    ctx = get_context("spawn")
-                    with ctx.Pool(1) as pool:
-                        pool.apply(_send, (endpoint, warm, args.clients))
-                        runs = [
-                            pool.apply(
-                                _send,
-                                (endpoint, _batches(args.batches, r * args.batches), args.clients),
-                            )
-                            for r in range(args.repeat)
-                        ]
-                        seconds = statistics.median(runs)
-            finally:
-                service.stop()
+            with process_tuning():  # as `serve` runs
+                service.start()
+                try:
+                    with serve(service.app) as base:
+                        endpoint = f"{base}/hooks/handoff"
+                        ctx = get_context("spawn")
+                        with ctx.Pool(1) as pool:
+                            pool.apply(_send, (endpoint, warm, args.clients))
+                            runs = [
+                                pool.apply(
+                                    _send,
+                                    (
+                                        endpoint,
+                                        _batches(args.batches, r * args.batches),
+                                        args.clients,
+                                    ),
+                                )
+                                for r in range(args.repeat)
+                            ]
+                            seconds = statistics.median(runs)
+                finally:
+                    service.stop()
             many_floor = statistics.median(
                 _floor(url, _batches(args.batches)) for _ in range(args.floor_repeat)
             )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -21,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from bot.clock import Clock
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Environment, Settings
 from bot.http.charts import chart_route
 from bot.http.lull import BackgroundExecutor, Lull
 from bot.http.metrics import Metrics
@@ -72,6 +73,7 @@ class Service:
     engine: Engine
     metrics: Metrics
     slack_mode: str  # "http", "socket" or "off"
+    server: Server  # what `app` serves
     worker: OutboxWorker | None = None
     socket: SocketModeHandler | None = None
     listeners: ThreadPoolExecutor | None = None
@@ -87,18 +89,6 @@ class Service:
             self.slack_readiness.on_ready = self.start_slack_worker
 
     def start(self) -> None:
-        # A thread that wants the GIL waits up to the switch interval for it (5 ms by
-        # default); the event loop answering requests is such a thread whenever a listener
-        # or the outbox holds it. 1 ms took the p50 of 50 concurrent clicks from 60 ms to
-        # 31 ms (docs/benchmarks.md). It is the process's setting, and the service is what
-        # the process runs.
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        # What is alive now (modules, tables, clients, settings) lives as long as the
-        # process; a full collection walked all of it, stalling every request for 50 to
-        # 130 ms (measured with gc.callbacks under 50 concurrent clicks). Frozen objects
-        # are left out of collections; what requests allocate later is collected as ever.
-        gc.collect()
-        gc.freeze()
         if self.scheduler is not None:
             self.scheduler.start()  # first: a second scheduler on one SQLite file stops here
         if self.teams_worker is not None:
@@ -115,7 +105,6 @@ class Service:
         self.worker.wake()  # whatever was left pending by the last run
 
     def stop(self) -> None:
-        gc.unfreeze()  # a process that goes on (a test run) collects them again
         if self.slack_readiness is not None:
             self.slack_readiness.stop()
         if self.socket is not None:
@@ -129,6 +118,32 @@ class Service:
             if worker is not None:
                 worker.stop()
         self.engine.dispose()
+
+
+@contextmanager
+def process_tuning() -> Iterator[None]:
+    """The process-wide settings `serve` runs under, entered once its service is built
+    and left once it has stopped; on exit the switch interval is what it was and nothing
+    is left frozen.
+
+    A thread that wants the GIL waits up to the switch interval for it (5 ms by default);
+    the event loop answering requests is such a thread whenever a listener or the outbox
+    holds it. 1 ms took the p50 of 50 concurrent clicks from 60 ms to 31 ms
+    (docs/benchmarks.md).
+
+    What is alive on entry (modules, tables, clients, settings) lives as long as the
+    process; a full collection walked all of it, stalling every request for 50 to 130 ms
+    (measured with gc.callbacks under 50 concurrent clicks). Frozen objects are left out
+    of collections; what requests allocate later is collected as ever."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # a process that goes on (a test run) collects them again
+        sys.setswitchinterval(interval)
 
 
 def default_jobs() -> list[Job]:
@@ -147,12 +162,12 @@ class TeamsSetup:
     lease: timedelta = LEASE  # IGNORERATE_OUTBOX_LEASE, as for the Slack sender
 
 
-def teams_setup(settings: Settings, env: Mapping[str, str]) -> TeamsSetup | None:
+def teams_setup(settings: Settings, env: Environment) -> TeamsSetup | None:
     """PUBLIC_BASE_URL (where the cards' links and chart images point) and
     IGNORERATE_LINK_SECRET (what signs them), required once any team has a
     teams_webhook; None when neither is set and no team needs them."""
-    base_url = (env.get("PUBLIC_BASE_URL") or "").strip()
-    secret = env.get("IGNORERATE_LINK_SECRET") or ""
+    base_url = env.public_base_url
+    secret = env.link_secret
     users = [t.name for t in settings.teams if t.teams_webhook]
     if users:
         why = f"team {users[0]} has a teams_webhook, whose cards link back to the bot"
@@ -181,10 +196,10 @@ def teams_setup(settings: Settings, env: Mapping[str, str]) -> TeamsSetup | None
     return TeamsSetup(base_url.rstrip("/"), signer, teams_lease(env) if users else LEASE)
 
 
-def teams_lease(env: Mapping[str, str]) -> timedelta:
+def teams_lease(env: Environment) -> timedelta:
     """The Teams sender's lease: IGNORERATE_OUTBOX_LEASE, as the Slack sender's, and like
     it longer than one send may take (TeamsMessenger's timeout)."""
-    lease = outbox_lease(env)
+    lease = env.outbox_lease or LEASE
     if lease.total_seconds() <= DEFAULT_TIMEOUT:
         raise ConfigError(
             "environment",
@@ -195,29 +210,12 @@ def teams_lease(env: Mapping[str, str]) -> timedelta:
     return lease
 
 
-def outbox_lease(env: Mapping[str, str]) -> timedelta:
-    """IGNORERATE_OUTBOX_LEASE: whole seconds a sender's claim on a message lasts (default
-    120). A sender killed mid-send leaves its claim to expire before the message goes
-    again, so this is how long such a message waits; it must exceed one send (above all
-    SLACK_API_TIMEOUT), or a slow send could be taken over and sent twice."""
-    value = env.get("IGNORERATE_OUTBOX_LEASE")
-    if value is None:
-        return LEASE
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(
-            "environment", "IGNORERATE_OUTBOX_LEASE", f"expected whole seconds, got {value!r}"
-        )
-    return timedelta(seconds=int(value))
-
-
 def build_service(
     settings: Settings,
-    env: Mapping[str, str],
+    env: Environment,
     clock: Clock,
     outbox_interval: float = 5.0,
     *,
-    dispatch_in_thread: bool = True,
-    answer_first: bool = True,
     scheduler_interval: float | None = 60.0,
 ) -> Service:
     """`scheduler_interval` None: no SLA sweep or summaries in this process (tests that
@@ -259,10 +257,10 @@ def build_service(
         )
         return Scheduler(ticker, scheduler_interval)
 
-    token = env.get("SLACK_BOT_TOKEN")
-    signing_secret = env.get("SLACK_SIGNING_SECRET")
-    app_token = env.get("SLACK_APP_TOKEN")
-    door = HandoffDoor(engine, settings, env.get("IGNORERATE_WEBHOOK_SECRET"), clock, metrics)
+    token = env.slack_bot_token
+    signing_secret = env.slack_signing_secret
+    app_token = env.slack_app_token
+    door = HandoffDoor(engine, settings, env.webhook_secret, clock, metrics)
     if not token or not (signing_secret or app_token):
         missing = [
             name
@@ -285,33 +283,30 @@ def build_service(
             None,
             extra_routes=extra_routes,
             lull=lull,
-            metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
+            metrics_token=env.metrics_token,
         )
         return Service(
             server.app(),
             engine,
             metrics,
             "off",
+            server,
             scheduler=scheduler(wake_all()),
             teams_worker=teams_worker,
         )
-    timeout = env.get("SLACK_API_TIMEOUT", "10")
-    if not timeout.isdigit() or int(timeout) < 1:
-        raise ConfigError(
-            "environment", "SLACK_API_TIMEOUT", f"expected whole seconds, got {timeout!r}"
-        )
-    lease = outbox_lease(env)
-    if "IGNORERATE_OUTBOX_LEASE" in env and lease <= timedelta(seconds=int(timeout)):
+    timeout = env.slack_api_timeout
+    lease = env.outbox_lease or LEASE
+    if env.outbox_lease is not None and lease <= timedelta(seconds=timeout):
         raise ConfigError(
             "environment",
             "IGNORERATE_OUTBOX_LEASE",
             f"{int(lease.total_seconds())}s is not longer than SLACK_API_TIMEOUT "
             f"({timeout}s): a slow send would be taken over and sent twice",
         )
-    api_url = env.get("SLACK_API_URL")
-    messenger = SlackMessenger(make_client(token, api_url, int(timeout)))
+    api_url = env.slack_api_url
+    messenger = SlackMessenger(make_client(token, api_url, timeout))
     directory = Directory(engine, messenger, clock)
-    sender = SlackMessenger(make_client(token, api_url, int(timeout), interactive=False))
+    sender = SlackMessenger(make_client(token, api_url, timeout, interactive=False))
     deliverer = Deliverer(
         engine,
         settings,
@@ -350,14 +345,13 @@ def build_service(
         metrics,
         door,
         None if socket_mode else bolt,
-        dispatch_in_thread,
         extra_routes=extra_routes,
-        answers_later=answers_later if answer_first else None,
+        answers_later=answers_later,
         background=clicks,
         verifier=SignatureVerifier(signing_secret) if signing_secret else None,
         lull=lull,
         slack_link=readiness,
-        metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
+        metrics_token=env.metrics_token,
     )
     if socket_mode:
         log.info("Slack is on, over Socket Mode")
@@ -368,6 +362,7 @@ def build_service(
         engine,
         metrics,
         "socket" if socket_mode else "http",
+        server,
         worker,
         socket,
         listeners,
@@ -419,7 +414,7 @@ def _socket_mode(
 def _teams_parts(
     engine: Engine,
     settings: Settings,
-    env: Mapping[str, str],
+    env: Environment,
     teams: TeamsSetup | None,
     *,
     clock: Clock,
@@ -429,7 +424,7 @@ def _teams_parts(
 ) -> tuple[list[BaseRoute], OutboxWorker | None]:
     """The Teams doors (an @mention's outgoing webhook; with PUBLIC_BASE_URL and
     IGNORERATE_LINK_SECRET, the one-click pages and chart images) and its sender."""
-    outgoing = OutgoingDoor(engine, settings, env.get("TEAMS_OUTGOING_SECRET"), clock, metrics)
+    outgoing = OutgoingDoor(engine, settings, env.teams_outgoing_secret, clock, metrics)
     routes: list[BaseRoute] = [Route("/teams/outgoing", outgoing.handle, methods=["POST"])]
     if teams is None:
         return routes, None

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from bot.bootstrap import DatabaseNotReadyError, engine_for
 from bot.clock import Clock, FixedClock, SystemClock
-from bot.config import ConfigError, Settings, config_path, load_settings
+from bot.config import ConfigError, Settings, config_path, load_settings, read_environment
 from bot.csv_import import ENCODINGS, ActionImporter, ImportResult, LeadImporter, RowError
 from bot.fields import parse_instant
 from bot.render import as_csv, as_text, spreadsheet_cell
@@ -420,11 +420,10 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
     Without Slack credentials it still serves the webhook, and says so.
     """
     import logging
-    import os
 
     import uvicorn
 
-    from bot.bootstrap import build_service
+    from bot.bootstrap import build_service, process_tuning
     from bot.scheduler import SchedulerLockedError
     from bot.slack.readiness import SlackTokenError
 
@@ -433,7 +432,7 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
     )
     settings = obj.settings()
     try:
-        service = build_service(settings, os.environ, obj.clock)
+        service = build_service(settings, read_environment(), obj.clock)
     except (DatabaseNotReadyError, ConfigError) as err:
         fail(str(err))
     server = uvicorn.Server(
@@ -442,17 +441,18 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
     readiness = service.slack_readiness
     if readiness is not None:  # a token Slack refuses once it answers ends the process
         readiness.on_fatal = lambda _err: setattr(server, "should_exit", True)
-    try:
-        service.start()
-    except (SchedulerLockedError, SlackTokenError) as err:
-        service.stop()
-        fail(str(err))
-    try:
-        server.run()
-    except KeyboardInterrupt:  # uvicorn raises the SIGINT it handled again, once done
-        pass
-    finally:
-        service.stop()
+    with process_tuning():
+        try:
+            service.start()
+        except (SchedulerLockedError, SlackTokenError) as err:
+            service.stop()
+            fail(str(err))
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn raises the SIGINT it handled again, once done
+            pass
+        finally:
+            service.stop()
     if readiness is not None and readiness.fatal is not None:
         fail(str(readiness.fatal))
     if not server.started:  # e.g. the port is taken: uvicorn said why

@@ -2,7 +2,8 @@
 
 A bad file fails at start with the file, the key path and what was expected:
 `ignorerate.yml: teams[1].sla.minutes: expected a positive integer, got "abc"`.
-Secrets never live in the file; they are read from the environment where used.
+Secrets never live in the file; they are read from the environment, once, into
+`Environment`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import re
 from collections.abc import Container, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -638,6 +639,72 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
         ) from None
     _refuse_literal_secrets(raw, source)
     return parse_settings(raw, source, env)
+
+
+DEFAULT_SLACK_API_TIMEOUT = 10  # seconds
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The environment variables `ignorerate serve` reads besides the file's own
+    (DATABASE_URL, IGNORERATE_CONFIG and `env:NAME` values, read with the settings), read
+    once at start by `read_environment`. The README's environment table lists them."""
+
+    slack_bot_token: str | None = field(default=None, repr=False)  # SLACK_BOT_TOKEN
+    slack_signing_secret: str | None = field(default=None, repr=False)  # SLACK_SIGNING_SECRET
+    slack_app_token: str | None = field(default=None, repr=False)  # SLACK_APP_TOKEN
+    slack_api_url: str | None = None  # SLACK_API_URL; None: Slack's own
+    slack_api_timeout: int = DEFAULT_SLACK_API_TIMEOUT  # SLACK_API_TIMEOUT, whole seconds
+    # IGNORERATE_OUTBOX_LEASE; None when not set: the outbox's own (bot.outbox.LEASE)
+    outbox_lease: timedelta | None = None
+    webhook_secret: str | None = field(default=None, repr=False)  # IGNORERATE_WEBHOOK_SECRET
+    public_base_url: str = ""  # PUBLIC_BASE_URL, stripped; "" when not set
+    link_secret: str = field(default="", repr=False)  # IGNORERATE_LINK_SECRET
+    metrics_token: str | None = field(default=None, repr=False)  # IGNORERATE_METRICS_TOKEN
+    teams_outgoing_secret: str | None = field(default=None, repr=False)  # TEAMS_OUTGOING_SECRET
+
+
+def read_environment(env: Mapping[str, str] | None = None) -> Environment:
+    """The variables of `Environment` from `env` (the process's environment by default);
+    a number that is not one fails here, naming the variable."""
+    env = os.environ if env is None else env
+    return Environment(
+        slack_bot_token=env.get("SLACK_BOT_TOKEN"),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET"),
+        slack_app_token=env.get("SLACK_APP_TOKEN"),
+        slack_api_url=env.get("SLACK_API_URL"),
+        slack_api_timeout=_whole_seconds(
+            env.get("SLACK_API_TIMEOUT", str(DEFAULT_SLACK_API_TIMEOUT)), "SLACK_API_TIMEOUT"
+        ),
+        outbox_lease=_lease(env.get("IGNORERATE_OUTBOX_LEASE")),
+        webhook_secret=env.get("IGNORERATE_WEBHOOK_SECRET"),
+        public_base_url=(env.get("PUBLIC_BASE_URL") or "").strip(),
+        link_secret=env.get("IGNORERATE_LINK_SECRET") or "",
+        metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
+        teams_outgoing_secret=env.get("TEAMS_OUTGOING_SECRET"),
+    )
+
+
+def _lease(value: str | None) -> timedelta | None:
+    """IGNORERATE_OUTBOX_LEASE: whole seconds a sender's claim on a message lasts. A
+    sender killed mid-send leaves its claim to expire before the message goes again, so
+    this is how long such a message waits; it must exceed one send (above all
+    SLACK_API_TIMEOUT), or a slow send could be taken over and sent twice."""
+    if value is None:
+        return None
+    return timedelta(seconds=_whole_seconds(value, "IGNORERATE_OUTBOX_LEASE"))
+
+
+def _whole_seconds(value: str, name: str) -> int:
+    """A positive whole number of seconds, as written in the variable `name`."""
+    if value.isdigit():
+        try:
+            seconds = int(value)
+        except ValueError:  # a digit int() does not read, such as "²"
+            seconds = 0
+        if seconds >= 1:
+            return seconds
+    raise ConfigError("environment", name, f"expected whole seconds, got {value!r}")
 
 
 # Keys that take `env:NAME` for a value that carries a secret (a Workflows URL's

@@ -59,8 +59,6 @@ class Server:
     metrics: Metrics
     handoff: HandoffDoor
     bolt: App | None
-    # False: Bolt's own way, `dispatch` on the event loop (kept to measure against)
-    dispatch_in_thread: bool = True
     extra_routes: Sequence[BaseRoute] = ()  # e.g. bot.http.charts.chart_route
     # button clicks answered here and dispatched to Bolt on `background` (module docstring)
     answers_later: Callable[[str], bool] | None = None
@@ -83,6 +81,11 @@ class Server:
             return False
         ids = [a.get("action_id") if isinstance(a, dict) else None for a in actions]
         return all(isinstance(i, str) and self.answers_later(i) for i in ids)
+
+    async def dispatch(self, request: BoltRequest) -> BoltResponse:
+        """Bolt's answer to a request, from a worker thread (module docstring)."""
+        assert self.bolt is not None
+        return await run_in_threadpool(self.bolt.dispatch, request)
 
     def _dispatch_later(self, request: BoltRequest) -> None:
         assert self.bolt is not None
@@ -150,10 +153,7 @@ class Server:
             assert self.background is not None
             self.background.submit(self._dispatch_later, bolt_request)
             return Response(status_code=200)
-        if self.dispatch_in_thread:
-            response = await run_in_threadpool(self.bolt.dispatch, bolt_request)
-        else:
-            response = self.bolt.dispatch(bolt_request)
+        response = await self.dispatch(bolt_request)
         if response.status == 401:
             self.metrics.rejected_requests.labels("slack", "bad_signature").inc()
         return _to_starlette(response)

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, select
 
 from bot.bootstrap import Service, build_service, default_jobs
 from bot.clock import FixedClock
-from bot.config import Settings, parse_settings
+from bot.config import Settings, parse_settings, read_environment
 from bot.scheduler import Ticker, TickResult
 from storage.engine import make_engine
 from storage.tables import OutboxMessage
@@ -296,7 +296,11 @@ def running_bot(
             **(env_extra or {}),
         }
         service = build_service(
-            settings, env, clock, outbox_interval=0.1, scheduler_interval=scheduler_interval
+            settings,
+            read_environment(env),
+            clock,
+            outbox_interval=0.1,
+            scheduler_interval=scheduler_interval,
         )
         service.start()
         engine = make_engine(database_url)

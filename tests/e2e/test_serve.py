@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from bot.bootstrap import build_service
 from bot.clock import FixedClock, SystemClock
-from bot.config import parse_settings
+from bot.config import parse_settings, read_environment
 from storage.engine import make_engine
 from storage.tables import OutboxMessage
 from tests.e2e.conftest import (
@@ -93,7 +93,7 @@ def test_socket_mode_connects_and_answers_a_slash_command(database_url: str) -> 
             "SLACK_APP_TOKEN": APP_TOKEN,
             "SLACK_API_URL": f"{slack.url}/api/",
         }
-        service = build_service(settings, env, FixedClock(NOW))
+        service = build_service(settings, read_environment(env), FixedClock(NOW))
         assert service.slack_mode == "socket"
         service.start()
         try:
@@ -305,7 +305,7 @@ def test_socket_mode_starts_while_slack_is_down_and_connects_once_it_is_back(
         "SLACK_API_URL": f"http://127.0.0.1:{slack_port}/api/",
         "SLACK_API_TIMEOUT": "2",
     }
-    service = build_service(settings, env, FixedClock(NOW))
+    service = build_service(settings, read_environment(env), FixedClock(NOW))
     service.start()  # Slack refuses connections: no exception, no socket yet
     try:
         with serve(service.app) as url:

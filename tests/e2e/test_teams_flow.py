@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from bot.bootstrap import build_service
 from bot.clock import FixedClock
-from bot.config import parse_settings
+from bot.config import parse_settings, read_environment
 from bot.teams.outgoing import signature
 from storage.tables import Action
 from tests.e2e.conftest import WEBHOOK_SECRET, sign_webhook
@@ -63,7 +63,9 @@ def test_a_teams_handoff_is_carded_clicked_and_reported(engine: Engine, database
             "TEAMS_OUTGOING_SECRET": OUTGOING,
         }
         clock = FixedClock(NOW)
-        service = build_service(settings, env, clock, 0.05, scheduler_interval=None)
+        service = build_service(
+            settings, read_environment(env), clock, 0.05, scheduler_interval=None
+        )
         service.start()
         try:
             with serve(service.app) as url, httpx.Client(timeout=10) as http:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from bot.bootstrap import build_service
 from bot.clock import FixedClock
-from bot.config import ConfigError, Settings, parse_settings
+from bot.config import ConfigError, Settings, parse_settings, read_environment
 from bot.fields import LeadInput
 from bot.leads import receive_handoffs
 from bot.links import LinkSigner
@@ -58,7 +58,7 @@ def test_a_team_with_a_teams_webhook_will_not_start_without_its_link_settings(
 ) -> None:
     s = settings("sqlite:////nonexistent/never-opened.db")
     with pytest.raises(ConfigError, match=missing) as err:
-        build_service(s, env, FixedClock(NOW), scheduler_interval=None)
+        build_service(s, read_environment(env), FixedClock(NOW), scheduler_interval=None)
     assert "sales" in str(err.value)
 
 
@@ -78,7 +78,7 @@ def test_the_chart_route_serves_a_png_to_a_signed_link_only(
     team_id = seed_team(engine, s)
     clock = FixedClock(NOW)
     env = {"PUBLIC_BASE_URL": "https://bot.example.com", "IGNORERATE_LINK_SECRET": SECRET}
-    service = build_service(s, env, clock, scheduler_interval=None)
+    service = build_service(s, read_environment(env), clock, scheduler_interval=None)
     signer = LinkSigner(SECRET)
     good = chart_url("", signer, team_id, "2026-W47", NOW)
     body, _, mac = good.removesuffix(".png").rpartition(".")
@@ -104,7 +104,9 @@ def test_teams_cards_go_out_with_slack_off(engine: Engine, database_url: str) ->
     with fake_workflows() as hook:
         s = settings(database_url, hook.webhook())
         env = {"PUBLIC_BASE_URL": "https://bot.example.com", "IGNORERATE_LINK_SECRET": SECRET}
-        service = build_service(s, env, FixedClock(NOW), 0.05, scheduler_interval=None)
+        service = build_service(
+            s, read_environment(env), FixedClock(NOW), 0.05, scheduler_interval=None
+        )
         assert service.slack_mode == "off"
         service.start()
         try:
@@ -140,9 +142,12 @@ def test_a_teams_claim_left_by_a_stuck_sender_lasts_the_configured_lease(
     clock = FixedClock(NOW)
     stuck_settings = settings(database_url, f"http://127.0.0.1:{port}/workflows/1?sig=x")
     with fake_workflows() as hook:
-        stuck = build_service(stuck_settings, env, clock, scheduler_interval=None)
+        stuck = build_service(stuck_settings, read_environment(env), clock, scheduler_interval=None)
         restarted = build_service(
-            settings(database_url, hook.webhook()), env, clock, scheduler_interval=None
+            settings(database_url, hook.webhook()),
+            read_environment(env),
+            clock,
+            scheduler_interval=None,
         )
         assert stuck.teams_worker is not None
         assert restarted.teams_worker is not None
@@ -177,4 +182,4 @@ def test_a_lease_a_teams_send_could_outlast_stops_the_start_naming_it() -> None:
         "IGNORERATE_OUTBOX_LEASE": "5",
     }
     with pytest.raises(ConfigError, match="IGNORERATE_OUTBOX_LEASE: 5s is not longer than"):
-        build_service(s, env, FixedClock(NOW), scheduler_interval=None)
+        build_service(s, read_environment(env), FixedClock(NOW), scheduler_interval=None)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from bot.config import ConfigError, load_settings, parse_settings
+from bot.config import ConfigError, Environment, load_settings, parse_settings, read_environment
 
 GOOD = """\
 timezone: Asia/Tokyo
@@ -460,3 +460,63 @@ def test_a_business_hours_escalation_the_calendar_cannot_count_is_refused() -> N
     assert "teams[0].nudges.escalate_after_minutes: 500000 business minutes do not fit" in _error(
         text
     )
+
+
+def test_the_environment_is_read_once_into_typed_values() -> None:
+    env = read_environment(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "signing",
+            "SLACK_APP_TOKEN": "xapp-1",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "SLACK_API_TIMEOUT": "7",
+            "IGNORERATE_OUTBOX_LEASE": "300",
+            "IGNORERATE_WEBHOOK_SECRET": "hook",
+            "PUBLIC_BASE_URL": "  https://bot.example.com/ ",
+            "IGNORERATE_LINK_SECRET": "a-link-secret-of-16+",
+            "IGNORERATE_METRICS_TOKEN": "metrics",
+            "TEAMS_OUTGOING_SECRET": "teams",
+            "UNRELATED": "x",
+        }
+    )
+    assert env == Environment(
+        slack_bot_token="xoxb-1",
+        slack_signing_secret="signing",
+        slack_app_token="xapp-1",
+        slack_api_url="http://127.0.0.1:9/api/",
+        slack_api_timeout=7,
+        outbox_lease=timedelta(seconds=300),
+        webhook_secret="hook",
+        public_base_url="https://bot.example.com/",
+        link_secret="a-link-secret-of-16+",
+        metrics_token="metrics",
+        teams_outgoing_secret="teams",
+    )
+    with pytest.raises(AttributeError):
+        env.slack_api_timeout = 8  # type: ignore[misc]  # frozen
+    # secrets stay out of its repr (and so out of any log line that shows it)
+    for secret in ("xoxb-1", "signing", "xapp-1", "hook", "a-link-secret", "metrics", "teams"):
+        assert secret not in repr(env)
+
+
+def test_an_empty_environment_gives_the_defaults() -> None:
+    env = read_environment({})
+    assert env == Environment()
+    assert env.slack_bot_token is None
+    assert env.slack_api_timeout == 10
+    assert env.outbox_lease is None  # the outbox's own lease
+    assert env.public_base_url == ""
+    assert env.link_secret == ""
+    assert env.metrics_token is None
+    # an empty metrics token is none at all
+    assert read_environment({"IGNORERATE_METRICS_TOKEN": ""}).metrics_token is None
+
+
+@pytest.mark.parametrize("name", ["SLACK_API_TIMEOUT", "IGNORERATE_OUTBOX_LEASE"])
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "1.5", "", " 10", "²"])
+def test_seconds_that_are_not_whole_seconds_are_refused_naming_the_variable(
+    name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        read_environment({name: value})
+    assert str(caught.value) == f"environment: {name}: expected whole seconds, got {value!r}"
