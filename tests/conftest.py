@@ -5,6 +5,11 @@ Each test session works in a database of its own, created and dropped here. Wher
 PostgreSQL cannot be reached, its tests are skipped with the reason, except under CI
 (CI=true), where that is a failure: the production database is never silently untested.
 Under CI=true any other skip fails too (tests/skip_policy.py).
+
+A test whose subject is not the database (HTTP parsing, signatures, config, links, card
+shapes...) but that needs one to run the bot is marked `one_backend`: it runs on SQLite
+only. Every test about storage, reports, the outbox's claims, concurrency, imports'
+writes or migrations runs on both.
 """
 
 from __future__ import annotations
@@ -41,6 +46,26 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "default")
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
+ONE_BACKEND = "sqlite"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"one_backend: the database is incidental to the test; run it on {ONE_BACKEND} only",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A `one_backend` test gets `database_url` on one backend, not on each: the mark
+    becomes a parametrization of the fixture, which takes precedence over its params."""
+    if "database_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "one_backend"
+    ):
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("database_url", [ONE_BACKEND], indirect=True)
+        )
 
 
 def _pg_admin() -> Engine:

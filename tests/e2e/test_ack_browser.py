@@ -20,6 +20,9 @@ from sqlalchemy import Engine
 
 from tests.e2e.test_ack_links import NOW, Site, running_site
 
+pytestmark = pytest.mark.one_backend  # the database is incidental here
+
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -162,6 +162,7 @@ def test_opening_a_link_shows_the_lead_and_the_form_and_records_nothing(
     assert site.view(lead_id).snoozed_until is None
 
 
+@pytest.mark.one_backend
 def test_the_page_is_kept_out_of_indexes_caches_and_referrers_and_runs_no_script(
     site: Site, browser: httpx.Client
 ) -> None:
@@ -183,6 +184,7 @@ def test_the_page_is_kept_out_of_indexes_caches_and_referrers_and_runs_no_script
     assert "Secure" not in cookie  # plain http here; over https it is Secure
 
 
+@pytest.mark.one_backend
 def test_the_link_carries_no_personal_data(site: Site) -> None:
     url = site.link(site.lead())
 
@@ -190,6 +192,7 @@ def test_the_link_carries_no_personal_data(site: Site) -> None:
         assert personal not in url
 
 
+@pytest.mark.one_backend
 def test_a_name_with_a_script_tag_is_shown_as_text(site: Site, browser: httpx.Client) -> None:
     lead_id = site.lead(name="<script>alert(1)</script>", company='"><img src=x>')
 
@@ -200,6 +203,7 @@ def test_a_name_with_a_script_tag_is_shown_as_text(site: Site, browser: httpx.Cl
     assert "<img src=x>" not in page.text
 
 
+@pytest.mark.one_backend
 def test_the_page_speaks_japanese_when_the_locale_is_ja(engine: Engine) -> None:
     with running_site(engine, locale="ja") as ja, httpx.Client(timeout=10) as client:
         lead_id = ja.lead()
@@ -215,6 +219,7 @@ def test_the_page_speaks_japanese_when_the_locale_is_ja(engine: Engine) -> None:
     assert "記録しました: a@example.com が電話で対応しました。" in text_of(done)
 
 
+@pytest.mark.one_backend
 def test_an_unknown_lead_answers_404(site: Site, browser: httpx.Client) -> None:
     page = browser.get(site.link(999_999, rep=None))
 
@@ -376,6 +381,7 @@ def test_a_channel_link_asks_who_you_are_and_records_the_person_chosen(
 # ---------------------------------------------------------------- refusals
 
 
+@pytest.mark.one_backend
 def test_a_tampered_link_is_refused_with_403_on_get_and_post_and_records_nothing(
     site: Site, browser: httpx.Client
 ) -> None:
@@ -394,6 +400,7 @@ def test_a_tampered_link_is_refused_with_403_on_get_and_post_and_records_nothing
     assert site.actions() == []
 
 
+@pytest.mark.one_backend
 def test_an_expired_link_answers_410_on_get_and_post_and_says_how_to_get_a_fresh_one(
     site: Site, browser: httpx.Client
 ) -> None:
@@ -411,6 +418,7 @@ def test_an_expired_link_answers_410_on_get_and_post_and_says_how_to_get_a_fresh
     assert site.actions() == []
 
 
+@pytest.mark.one_backend
 def test_a_post_without_the_cookie_or_with_another_form_value_is_refused_and_records_nothing(
     site: Site, browser: httpx.Client
 ) -> None:
@@ -430,6 +438,7 @@ def test_a_post_without_the_cookie_or_with_another_form_value_is_refused_and_rec
     assert site.actions() == []
 
 
+@pytest.mark.one_backend
 def test_a_body_over_ten_kilobytes_is_refused_unread(site: Site, browser: httpx.Client) -> None:
     url = site.link(site.lead())
     csrf = csrf_of(browser.get(url))
@@ -440,6 +449,7 @@ def test_a_body_over_ten_kilobytes_is_refused_unread(site: Site, browser: httpx.
     assert site.actions() == []
 
 
+@pytest.mark.one_backend
 def test_behind_an_https_proxy_the_form_cookie_is_secure(site: Site, browser: httpx.Client) -> None:
     # uvicorn trusts X-Forwarded-Proto from loopback, as from a local TLS proxy
     page = browser.get(site.link(site.lead()), headers={"X-Forwarded-Proto": "https"})

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.i18n import t
@@ -230,6 +231,7 @@ def test_a_rejection_for_an_excluding_reason_takes_the_lead_out_of_the_count(bot
     assert "1 passed · 1 excluded · 0 counted" in json.dumps(reply["blocks"], ensure_ascii=False)
 
 
+@pytest.mark.one_backend
 def test_a_submission_without_a_reason_is_answered_with_an_error(bot: Bot) -> None:
     lead_id = new_lead(bot)
     submission = json.loads(slack_payload("view_submission.json"))
@@ -246,6 +248,7 @@ def test_a_submission_without_a_reason_is_answered_with_an_error(bot: Bot) -> No
     assert actions(bot) == []
 
 
+@pytest.mark.one_backend
 def test_a_stranger_cannot_open_the_reject_modal(bot: Bot) -> None:
     lead_id = new_lead(bot)
     bot.interact(bot.click_payload("USTRANGER", "lead.reject", value=str(lead_id)))
@@ -296,6 +299,7 @@ def test_take_it_on_an_unassigned_lead(bot: Bot) -> None:
     assert "<@UB>" in json.dumps(update["blocks"], ensure_ascii=False)
 
 
+@pytest.mark.one_backend
 def test_forged_and_stale_slack_requests_are_refused_and_change_nothing(bot: Bot) -> None:
     lead_id = new_lead(bot)
     click = bot.click_payload("UA", "lead.contacted.call", value=str(lead_id))
@@ -325,6 +329,7 @@ def test_a_team_that_asks_gets_the_card_in_its_channel_too_and_both_update(
         assert {u["channel"] for u in updates} >= {"CTEAM", "DA"}
 
 
+@pytest.mark.one_backend
 def test_a_click_whose_value_is_malformed_is_told_nothing_was_recorded_and_counted(
     bot: Bot,
 ) -> None:

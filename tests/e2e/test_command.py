@@ -80,6 +80,7 @@ def test_japanese_periods_work(data: Bot) -> None:
     assert "last-month" in words(ask(data, "UBOSS", "ＬＡＳＴ-MONTH"))  # full width, any case
 
 
+@pytest.mark.one_backend
 def test_a_bad_period_lists_the_accepted_forms(data: Bot) -> None:
     text = words(ask(data, "UBOSS", "fortnight"))
     assert 'I can\'t read the period "fortnight"' in text
@@ -87,6 +88,7 @@ def test_a_bad_period_lists_the_accepted_forms(data: Bot) -> None:
     assert "先月" in text
 
 
+@pytest.mark.one_backend
 def test_a_period_outside_the_supported_days_is_refused_naming_them(data: Bot) -> None:
     for period in ("0001", "9999", "1969-12-31..1970-01-31"):
         text = words(ask(data, "UBOSS", period))
@@ -95,12 +97,14 @@ def test_a_period_outside_the_supported_days_is_refused_naming_them(data: Bot) -
         assert "last-N-days" in text
 
 
+@pytest.mark.one_backend
 def test_bad_options_say_what_is_accepted(data: Bot) -> None:
     assert "`by:` takes `rep` or `source`" in words(ask(data, "UBOSS", "by:team"))
     assert "one period, not two" in words(ask(data, "UBOSS", "today yesterday"))
     assert "There is no team `nope`" in words(ask(data, "UBOSS", "team:nope"))
 
 
+@pytest.mark.one_backend
 def test_help_explains_usage(data: Bot) -> None:
     assert "Usage:" in words(ask(data, "UA", "help"))
 
@@ -116,6 +120,7 @@ def test_who_may_see_which_team(data: Bot) -> None:
     assert "Which team?" in words(ask(data, "USTRANGER", "this-week"))
 
 
+@pytest.mark.one_backend
 def test_replies_follow_the_configured_locale(database_url: str) -> None:
     with running_bot(database_url, locale="ja") as bot:
         text = words(ask(bot, "UBOSS", "先月"))
@@ -127,6 +132,7 @@ def test_replies_follow_the_configured_locale(database_url: str) -> None:
         assert "期間は 1970-01-01 から 2099-12-31 までの日で指定してください。" in refused
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     ("text", "fields", "answer"),
     [

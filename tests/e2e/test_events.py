@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from storage.tables import Lead, Rep
@@ -60,6 +61,7 @@ def test_a_plain_text_handoff_is_read_by_the_channel_pattern(bot: Bot) -> None:
     assert stored(bot) == [("form", "W-77", "a@example.com")]
 
 
+@pytest.mark.one_backend
 def test_ordinary_chatter_in_a_handoff_channel_is_left_alone(bot: Bot) -> None:
     assert bot.event(message("CHAND", "lunch anyone?"), "Ev3").status_code == 200
     assert bot.event(message("CRANDOM", "New lead Z-1 for a@example.com"), "Ev4").status_code == 200
@@ -164,6 +166,7 @@ def test_a_click_on_the_home_tab_records_and_refreshes_the_home_tab(bot: Bot) ->
     assert "Contacted by <@UA>, Message" in json.dumps(card["blocks"], ensure_ascii=False)
 
 
+@pytest.mark.one_backend
 def test_a_handoff_at_an_unsupported_instant_is_refused_in_the_thread(bot: Bot) -> None:
     """The handoff channel reads instants through the same field rules as the webhook and
     the import: one out of the supported range is named, and nothing is stored."""

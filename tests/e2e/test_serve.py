@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 import yaml
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
@@ -32,6 +33,8 @@ from tests.e2e.conftest import (
     slack_payload,
 )
 from tests.fakes import APP_TOKEN, BOT_TOKEN, fake_slack, serve
+
+pytestmark = pytest.mark.one_backend  # the database is incidental here
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ import json
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from storage.tables import Lead, OutboxMessage
@@ -89,6 +90,7 @@ def test_bad_fields_are_named_and_the_good_leads_of_the_batch_are_kept(bot: Bot)
     assert count_leads(bot) == 2
 
 
+@pytest.mark.one_backend
 def test_forged_stale_and_unsigned_requests_change_nothing(bot: Bot) -> None:
     now = int(bot.clock.now().timestamp())
     assert bot.handoff(lead("F-1"), secret="wrong-secret").status_code == 401
@@ -102,6 +104,7 @@ def test_forged_stale_and_unsigned_requests_change_nothing(bot: Bot) -> None:
     assert bot.handoff(lead("F-5"), timestamp=now - 299).status_code == 202
 
 
+@pytest.mark.one_backend
 def test_a_body_over_one_megabyte_is_refused_unread(bot: Bot) -> None:
     big = {"leads": [lead("T-1", name="x" * 200)] * 6000}
     raw = json.dumps(big).encode()
@@ -111,6 +114,7 @@ def test_a_body_over_one_megabyte_is_refused_unread(bot: Bot) -> None:
     assert count_leads(bot) == 0
 
 
+@pytest.mark.one_backend
 def test_not_json_and_wrong_shapes_say_what_is_expected(bot: Bot) -> None:
     not_json = bot.handoff(None, raw=b"source=web&external_id=1")
     assert not_json.status_code == 400
@@ -215,6 +219,7 @@ def test_a_hanging_slack_times_out_and_the_card_is_retried(database_url: str) ->
         assert all(p["channel"] == "UA" for p in posts)
 
 
+@pytest.mark.one_backend
 def test_a_body_not_sent_as_json_is_refused_415_and_stores_nothing(bot: Bot) -> None:
     raw = json.dumps(lead("CT-1")).encode()
     for content_type in ("text/plain", "application/x-www-form-urlencoded", ""):
@@ -236,6 +241,7 @@ def test_a_body_not_sent_as_json_is_refused_415_and_stores_nothing(bot: Bot) -> 
     assert count_leads(bot) == 1
 
 
+@pytest.mark.one_backend
 def test_keys_beside_leads_are_refused_400_and_named(bot: Bot) -> None:
     answer = bot.handoff({"leads": [lead("K-1")], "dry_run": True})
     assert answer.status_code == 400
@@ -260,6 +266,7 @@ def test_the_same_lead_twice_in_a_batch_is_one_lead_and_the_repeat_is_named(bot:
     assert 'ignorerate_handoffs_total{door="webhook",result="new"} 2.0' in text
 
 
+@pytest.mark.one_backend
 def test_an_instant_out_of_the_supported_range_is_refused_naming_the_field(bot: Bot) -> None:
     for moment in ("9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+14:00", "1969-12-31T23:59Z"):
         single = bot.handoff(lead("OUT-0", handed_off_at=moment))
@@ -290,6 +297,7 @@ def test_an_instant_out_of_the_supported_range_is_refused_naming_the_field(bot: 
     assert count_leads(bot) == 2
 
 
+@pytest.mark.one_backend
 def test_errors_say_what_is_wrong_in_our_words_not_the_parser_s(bot: Bot) -> None:
     cases = {
         b"\xff\xfe{}": "body is not UTF-8: byte 0 cannot be decoded",

@@ -199,6 +199,7 @@ def test_skip_invalid_imports_the_good_rows_and_sets_the_bad_aside(cli: Cli) -> 
     assert totals["handed_off"] == 2
 
 
+@pytest.mark.one_backend
 def test_a_file_with_wrong_columns_is_refused_naming_them(cli: Cli) -> None:
     result = cli("import", "leads", cli.file("cols.csv", "source,id,when\nweb,1,x\n"))
     assert result.exit_code == 2
@@ -206,6 +207,7 @@ def test_a_file_with_wrong_columns_is_refused_naming_them(cli: Cli) -> None:
     assert "unknown columns: id, when" in result.output
 
 
+@pytest.mark.one_backend
 def test_a_row_with_the_wrong_number_of_cells_is_named(cli: Cli) -> None:
     text = LEADS_HEADER + "web,1,2026-10-05T09:00:00+09:00\n"
     result = cli("import", "leads", cli.file("short.csv", text))
@@ -231,6 +233,7 @@ def test_actions_for_unknown_leads_or_before_handoff_are_refused(cli: Cli) -> No
     assert "line 6: new_owner_email: a reassignment needs the new owner's email" in out
 
 
+@pytest.mark.one_backend
 def test_report_rejects_a_bad_period_listing_the_forms(cli: Cli) -> None:
     result = cli("report", "last month")
     assert result.exit_code == 2
@@ -238,6 +241,7 @@ def test_report_rejects_a_bad_period_listing_the_forms(cli: Cli) -> None:
     assert "先月" in result.output
 
 
+@pytest.mark.one_backend
 def test_report_rejects_an_unknown_team(cli: Cli) -> None:
     result = cli("report", "last-month", "--team", "nope")
     assert result.exit_code == 2
@@ -305,6 +309,7 @@ def test_export_gives_every_lead_with_its_outcome_as_of(cli: Cli) -> None:
     }
 
 
+@pytest.mark.one_backend
 def test_a_bad_config_names_the_file_and_key(cli: Cli) -> None:
     cli.config.write_text(CONFIG.replace("minutes: 1440", 'minutes: "abc"'), encoding="utf-8")
     result = cli("report", "last-month")
@@ -353,6 +358,7 @@ def test_sweep_dry_run_prints_what_would_be_sent_and_writes_nothing(
     assert "digest:rep:b@example.com:20261124T0400" in listed.output
 
 
+@pytest.mark.one_backend
 def test_sweep_without_once_says_serve_runs_it(cli: Cli) -> None:
     result = cli("sweep")
     assert result.exit_code == 2

@@ -255,6 +255,7 @@ def names(engine: Engine) -> dict[str, str | None]:
         return {str(e): n for e, n in conn.execute(select(c.external_id, c.name))}
 
 
+@pytest.mark.one_backend
 def test_a_cp932_file_from_excel_is_detected_and_read(cli: Cli, db: Engine) -> None:
     path = cli.file("excel.csv", JAPANESE.replace("\n", "\r\n").encode("cp932"))
     result = cli("import", "leads", str(path))
@@ -264,6 +265,7 @@ def test_a_cp932_file_from_excel_is_detected_and_read(cli: Cli, db: Engine) -> N
     assert names(db) == {"J-1": "山田 太郎", "J-2": "髙橋 ①"}
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
 def test_utf8_with_or_without_bom_is_detected_and_read(cli: Cli, db: Engine, bom: bytes) -> None:
     result = cli("import", "leads", str(cli.file("utf8.csv", bom + JAPANESE.encode())))
@@ -272,6 +274,7 @@ def test_utf8_with_or_without_bom_is_detected_and_read(cli: Cli, db: Engine, bom
     assert names(db) == {"J-1": "山田 太郎", "J-2": "髙橋 ①"}
 
 
+@pytest.mark.one_backend
 def test_encoding_named_on_the_command_line_is_used(cli: Cli, db: Engine) -> None:
     path = cli.file("excel.csv", JAPANESE.encode("cp932"))
     wrong = cli("import", "leads", str(path), "--encoding", "utf-8")
@@ -288,6 +291,7 @@ def test_encoding_named_on_the_command_line_is_used(cli: Cli, db: Engine) -> Non
     assert names(db)["J-1"] == "山田 太郎"
 
 
+@pytest.mark.one_backend
 def test_a_utf8_file_with_one_stray_byte_is_not_read_as_cp932(cli: Cli, db: Engine) -> None:
     raw = JAPANESE.encode() + b"web,J-3,2026-10-05T10:00:00+09:00,enterprise,,\x93\x63,,,\n"
     result = cli("import", "leads", str(cli.file("mixed.csv", raw)), "--skip-invalid")
@@ -299,6 +303,7 @@ def test_a_utf8_file_with_one_stray_byte_is_not_read_as_cp932(cli: Cli, db: Engi
 # ------------------------------------------------------------------ the reject file
 
 
+@pytest.mark.one_backend
 def test_the_reject_file_keeps_each_bad_row_byte_for_byte(cli: Cli) -> None:
     undecodable = b"web,U-1,2026-10-05T09:00:00+09:00,enterprise,,Ha\xffnako,,,"
     quoted = b'web,"Q-1",yesterday,enterprise,,"Suzuki, ""Ichiro""",,,'
@@ -330,6 +335,7 @@ def test_the_reject_file_keeps_each_bad_row_byte_for_byte(cli: Cli) -> None:
     assert rows[1]["error"].startswith("handed_off_at:")
 
 
+@pytest.mark.one_backend
 def test_the_reject_file_of_a_cp932_file_is_cp932(cli: Cli) -> None:
     bad = "web,J-9,昨日,enterprise,,佐藤 花子,,,\r\n".encode("cp932")
     raw = JAPANESE.replace("\n", "\r\n").encode("cp932") + bad
@@ -343,6 +349,7 @@ def test_the_reject_file_of_a_cp932_file_is_cp932(cli: Cli) -> None:
 # ------------------------------------------------------------------ header and duplicates
 
 
+@pytest.mark.one_backend
 def test_a_header_naming_a_column_twice_is_refused(cli: Cli, db: Engine) -> None:
     header = LEADS_HEADER.rstrip("\n") + ",Name\n"
     row = "web,1,2026-10-05T09:00:00+09:00,enterprise,,Aiko,,,,Bob\n"

@@ -17,15 +17,13 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from bot.cli import main as cli
 from bot.clock import FixedClock
-from bot.config import Delivery, Settings, parse_settings
+from bot.config import Settings, parse_settings
 from bot.leads import enqueue
-from bot.outbox import BACKOFF_BASE, BACKOFF_CAP, Deferred, Deliverer, Pacer, backoff
+from bot.outbox import Deliverer
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
 from storage.tables import OutboxMessage
@@ -233,41 +231,3 @@ def test_a_sender_killed_mid_send_is_redelivered_once_and_counted(
         assert box.results == ["redelivered", "sent"]
         # Slack may have taken it twice: at most one duplicate for the one crash, counted
         assert slack.delivered()[key] <= 1 + redeliveries
-
-
-def test_the_pace_is_one_message_a_second_a_channel_within_a_workspace_budget() -> None:
-    ticks = [0.0]
-    pacer = Pacer(
-        Delivery(per_channel_per_second=1, per_second=3), FixedClock(NOW), lambda: ticks[0]
-    )
-    pacer.take("C1")
-    with pytest.raises(Deferred) as paced:
-        pacer.take("C1")
-    assert paced.value.wait == timedelta(seconds=1)
-    assert not paced.value.written
-    pacer.take("C2")
-    pacer.take("C3")
-    with pytest.raises(Deferred):
-        pacer.take("C4")  # three a second for the whole workspace
-    ticks[0] = 1.0
-    pacer.take("C1")
-    pacer.take("C4")
-    assert pacer.soonest() == pytest.approx(0.0, abs=1.0)
-
-
-def test_after_a_429_nothing_is_sent_until_retry_after_passes() -> None:
-    clock = FixedClock(NOW)
-    pacer = Pacer(Delivery(), clock)
-    pacer.block(timedelta(seconds=10))
-    with pytest.raises(Deferred) as paced:
-        pacer.take("C9")
-    assert paced.value.written
-    clock.advance(timedelta(seconds=10))
-    pacer.take("C9")
-
-
-@given(st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=2**32))
-def test_backoff_doubles_up_to_a_cap_with_jitter_in_its_upper_half(tries: int, seed: int) -> None:
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (tries - 1))
-    delay = backoff(tries, random.Random(seed)).total_seconds()
-    assert ceiling / 2 <= delay <= ceiling

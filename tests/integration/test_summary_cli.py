@@ -52,6 +52,7 @@ def test_a_dry_run_prints_the_summary_and_where_it_would_go_and_writes_nothing(c
         assert cli.count(table) == 0
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize("week", ["2026-47", "last-week", "2025-W53"])
 def test_a_bad_week_is_refused_naming_the_accepted_form(cli: Cli, week: str) -> None:
     result = cli("summary", "--team", "east", "--week", week)
@@ -60,6 +61,7 @@ def test_a_bad_week_is_refused_naming_the_accepted_form(cli: Cli, week: str) -> 
     assert "2026-W47" in result.output
 
 
+@pytest.mark.one_backend
 def test_an_unknown_team_is_refused_naming_the_configured_ones(cli: Cli) -> None:
     result = cli("summary", "--team", "west", "--week", "2026-W47")
     assert result.exit_code == 2
@@ -67,6 +69,7 @@ def test_an_unknown_team_is_refused_naming_the_configured_ones(cli: Cli) -> None
     assert "east, berlin, quiet, nowhere" in result.output
 
 
+@pytest.mark.one_backend
 def test_a_team_without_a_channel_is_refused(cli: Cli) -> None:
     result = cli("summary", "--team", "nowhere", "--week", "2026-W47")
     assert result.exit_code == 2

@@ -89,6 +89,7 @@ def test_a_signed_mention_is_answered_with_a_card_for_the_channels_team(ask: Any
     assert "a@example.com" in card  # the per-rep breakdown asked for
 
 
+@pytest.mark.one_backend
 def test_a_forged_or_unsigned_mention_is_refused(ask: Any) -> None:
     body = activity("<at>IgnoreRate</at> last-month")
     assert (
@@ -99,6 +100,7 @@ def test_a_forged_or_unsigned_mention_is_refused(ask: Any) -> None:
     assert ask(body + b" ", auth=f"HMAC {signature(SECRET, body)}").status_code == 401
 
 
+@pytest.mark.one_backend
 def test_a_bad_period_gets_the_accepted_forms_and_usage(ask: Any) -> None:
     answer = ask(activity("<at>IgnoreRate</at> someday"))
     assert answer.status_code == 200
@@ -108,6 +110,7 @@ def test_a_bad_period_gets_the_accepted_forms_and_usage(ask: Any) -> None:
     assert "Usage" in text
 
 
+@pytest.mark.one_backend
 def test_a_period_outside_the_supported_days_is_answered_with_the_range(ask: Any) -> None:
     answer = ask(activity("<at>IgnoreRate</at> 0001"))
     assert answer.status_code == 200
@@ -116,6 +119,7 @@ def test_a_period_outside_the_supported_days_is_answered_with_the_range(ask: Any
     assert "A period lies between 1970-01-01 and 2099-12-31." in text
 
 
+@pytest.mark.one_backend
 def test_another_team_or_an_unknown_channel_is_refused_in_words(ask: Any) -> None:
     other = ask(activity("<at>IgnoreRate</at> last-month team:smb")).json()
     assert "own team only" in other["text"]
@@ -125,6 +129,7 @@ def test_another_team_or_an_unknown_channel_is_refused_in_words(ask: Any) -> Non
     assert "not a team's channel" in stranger["text"]
 
 
+@pytest.mark.one_backend
 def test_help_and_japanese_periods(ask: Any) -> None:
     assert "Usage" in ask(activity("<at>IgnoreRate</at> help")).json()["text"]
     assert ask(activity("<at>IgnoreRate</at> 先月")).json()["attachments"]

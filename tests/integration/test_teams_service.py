@@ -45,6 +45,7 @@ def settings(database_url: str, webhook: str = HOOK) -> Settings:
     return parse_settings(raw, "test.yml", env={})
 
 
+@pytest.mark.one_backend
 @pytest.mark.parametrize(
     ("env", "missing"),
     [
@@ -71,6 +72,7 @@ def seed_team(engine: Engine, s: Settings) -> int:
     return found
 
 
+@pytest.mark.one_backend
 def test_the_chart_route_serves_a_png_to_a_signed_link_only(
     engine: Engine, database_url: str
 ) -> None:

@@ -7,6 +7,8 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import Bot
 from tests.e2e.test_clicks import new_lead
 from tests.security.conftest import census
@@ -27,6 +29,7 @@ def _clicks(bot: Bot, lead_id: int) -> dict[str, dict[str, Any]]:
     }
 
 
+@pytest.mark.one_backend
 def test_a_rep_of_another_team_is_refused_every_button_privately_and_nothing_is_recorded(
     bot: Bot,
 ) -> None:
@@ -50,6 +53,7 @@ def _ask(bot: Bot, user: str, text: str, channel: str = "CELSEWHERE") -> dict[st
     return reply
 
 
+@pytest.mark.one_backend
 def test_a_rep_sees_no_other_teams_rate_however_it_is_asked(bot: Bot) -> None:
     new_lead(bot, "AUTH-2")
     asks = [

@@ -77,6 +77,7 @@ def run(env: dict[str, str], *args: str) -> Result:
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
+@pytest.mark.one_backend
 def test_export_leads_writes_formulas_as_text(loaded: tuple[Path, dict[str, str]]) -> None:
     tmp_path, env = loaded
     out = tmp_path / "export.csv"
@@ -99,6 +100,7 @@ def test_export_leads_writes_formulas_as_text(loaded: tuple[Path, dict[str, str]
     assert {r["outcome"] for r in rows} == {"ignored"}
 
 
+@pytest.mark.one_backend
 def test_report_csv_writes_formulas_as_text_and_json_keeps_the_data(
     loaded: tuple[Path, dict[str, str]],
 ) -> None:

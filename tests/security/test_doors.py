@@ -31,6 +31,9 @@ from tests.e2e.conftest import SIGNING_SECRET, Bot, running_bot
 from tests.e2e.test_clicks import new_lead
 from tests.security.conftest import census
 
+pytestmark = pytest.mark.one_backend  # the database is incidental here
+
+
 LINK_SECRET = "link-secret-for-the-door-tests"
 OUTGOING = base64.b64encode(b"teams-outgoing-secret-for-the-door-tests").decode()
 ENV = {

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,6 +82,7 @@ def test_any_json_value_is_answered_202_or_400_naming_the_bad_fields(bot: Bot, d
     check(bot.handoff(None, raw=raw))
 
 
+@pytest.mark.one_backend
 @settings(max_examples=40)
 @given(st.binary(max_size=200))
 def test_any_bytes_are_answered_400_with_a_json_error(bot: Bot, raw: bytes) -> None:
@@ -100,12 +102,14 @@ def test_text_with_a_nul_or_a_lone_surrogate_is_refused_by_field_and_not_stored(
     assert census(bot.engine) == before
 
 
+@pytest.mark.one_backend
 def test_a_number_with_thousands_of_digits_is_answered_400(bot: Bot) -> None:
     raw = b'{"source": "form", "external_id": ' + b"9" * 5000 + b"}"
     body = check(bot.handoff(None, raw=raw))
     assert "JSON" in body["error"] or body.get("refused")
 
 
+@pytest.mark.one_backend
 def test_a_body_just_over_one_megabyte_is_413_and_the_next_request_is_served(bot: Bot) -> None:
     raw = b'{"name": "' + b"x" * (1024 * 1024) + b'"}'
     assert len(raw) == 1024 * 1024 + 12
@@ -122,6 +126,7 @@ def test_a_body_just_over_one_megabyte_is_413_and_the_next_request_is_served(bot
     assert bot.handoff(lead("AFTER-BIG")).status_code == 202
 
 
+@pytest.mark.one_backend
 def test_json_nested_a_hundred_thousand_deep_is_400_and_the_next_request_is_served(
     bot: Bot,
 ) -> None:
@@ -132,6 +137,7 @@ def test_json_nested_a_hundred_thousand_deep_is_400_and_the_next_request_is_serv
     assert bot.handoff(lead("AFTER-DEEP")).status_code == 202
 
 
+@pytest.mark.one_backend
 def test_a_slack_body_over_one_megabyte_is_413_unread_and_slack_is_still_served(
     bot: Bot,
 ) -> None:

@@ -23,6 +23,9 @@ from tests.e2e.test_thin_path import lead
 from tests.fakes import serve
 from tests.security.conftest import census
 
+pytestmark = pytest.mark.one_backend  # the database is incidental here
+
+
 LINK_SECRET = "link-secret-for-the-security-suite"
 
 
