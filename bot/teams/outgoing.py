@@ -36,8 +36,8 @@ from bot.clock import Clock
 from bot.config import ConfigError, Settings, TeamConfig
 from bot.http.metrics import Metrics
 from bot.i18n import t
+from bot.present.command import CommandError, parse_command
 from bot.services import report
-from bot.slack.parsing import CommandError, parse_command
 from bot.teams.cards import report_card
 from metrics.errors import PeriodError
 from metrics.periods import ACCEPTED_FORMS
