@@ -27,13 +27,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.app.ports import PeopleLookup
 from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import Settings
 from bot.fields import LEAD_COLUMNS, FieldError, LeadInput, validate_lead
 from bot.http.metrics import Metrics
 from bot.leads import receive_handoffs
-from bot.slack.people import Directory
 
 MAX_BODY = 1024 * 1024
 MAX_LEADS = 500
@@ -54,7 +54,7 @@ class HandoffDoor:
     secret: str | None
     clock: Clock
     metrics: Metrics
-    directory: Directory | None = None
+    directory: PeopleLookup | None = None  # to read `owner_slack_id` as an email
     wake_outbox: Callable[[], None] = lambda: None
 
     def _refuse(self, status: int, reason: str, message: str) -> JSONResponse:

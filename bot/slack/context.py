@@ -6,14 +6,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from prometheus_client import Counter
 from slack_bolt import Ack
 from sqlalchemy import Engine
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.http.metrics import Metrics
 from bot.i18n import t
 from bot.leads import SNOOZE_MINUTES, ClickOutcome, Result
 from bot.present.words import human_minutes
@@ -25,6 +26,15 @@ from storage import leads as store
 log = logging.getLogger(__name__)
 
 
+class SlackCounters(Protocol):
+    """The Prometheus counters the listeners count in (the server's `Metrics` has them)."""
+
+    handoffs: Counter
+    clicks: Counter
+    commands: Counter
+    errors: Counter
+
+
 @dataclass
 class SlackContext:
     engine: Engine
@@ -32,7 +42,7 @@ class SlackContext:
     messenger: SlackMessenger
     directory: Directory
     clock: Clock
-    metrics: Metrics
+    metrics: SlackCounters
     wake_outbox: Callable[[], None] = field(default=lambda: None)
 
     @property

@@ -1,10 +1,10 @@
-"""Reading what people and other apps type: `/ignorerate` arguments, and handoffs
-announced as Slack messages (message metadata, or plain text read by a pattern)."""
+"""Reading handoffs announced as Slack messages (message metadata, or plain text read by
+a pattern). The `/ignorerate` argument grammar, which Teams shares, is
+`bot.present.command`."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,67 +12,6 @@ from typing import Any
 
 from bot.config import HandoffChannel, TeamConfig
 from bot.fields import FieldError, LeadInput, validate_lead
-from bot.i18n import t
-
-DEFAULT_PERIOD = "last-7-days"
-HELP_WORDS = {"help", "ヘルプ", "使い方", "?"}
-PUBLIC_WORDS = {"public", "公開"}
-TEAM_PREFIXES = ("team:", "チーム:")
-BY_PREFIXES = ("by:", "内訳:")
-BY_VALUES = {"rep": "rep", "source": "source", "担当者": "rep", "流入元": "source"}
-
-
-@dataclass(frozen=True)
-class ReportRequest:
-    period: str = DEFAULT_PERIOD
-    team: str | None = None
-    by: str | None = None
-    public: bool = False
-    help: bool = False
-
-
-class CommandError(ValueError):
-    """A message for the person who typed the command, in their language."""
-
-
-def parse_command(text: str, locale: str) -> ReportRequest:
-    """`[PERIOD] [team:NAME] [by:rep|source] [public]` in any order; `help` alone.
-    Full-width characters and the ideographic space are read as their ASCII forms."""
-    tokens = unicodedata.normalize("NFKC", text or "").split()
-    period: str | None = None
-    team: str | None = None
-    by: str | None = None
-    public = False
-    for token in tokens:
-        low = token.lower()
-        if low in HELP_WORDS:
-            return ReportRequest(help=True)
-        if low in PUBLIC_WORDS:
-            public = True
-        elif low.startswith(TEAM_PREFIXES):
-            team = token.split(":", 1)[1].strip() or None
-            if team is None:
-                raise CommandError(t(locale, "command.bad_option", token=token, detail="team:NAME"))
-        elif low.startswith(BY_PREFIXES):
-            value = BY_VALUES.get(low.split(":", 1)[1])
-            if value is None:
-                raise CommandError(
-                    t(
-                        locale,
-                        "command.bad_option",
-                        token=token,
-                        detail=t(locale, "command.by_values"),
-                    )
-                )
-            by = value
-        elif period is None:
-            period = token
-        else:
-            raise CommandError(t(locale, "command.two_periods", first=period, second=token))
-    return ReportRequest(period or DEFAULT_PERIOD, team, by, public)
-
-
-# ---------------------------------------------------------------- handoff messages
 
 HANDOFF_EVENT_TYPE = "lead_handoff"
 

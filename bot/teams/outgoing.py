@@ -24,8 +24,9 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from prometheus_client import Counter
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -34,10 +35,9 @@ from starlette.responses import JSONResponse, Response
 from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, TeamConfig
-from bot.http.metrics import Metrics
 from bot.i18n import t
+from bot.present.command import CommandError, parse_command
 from bot.services import report
-from bot.slack.parsing import CommandError, parse_command
 from bot.teams.cards import report_card
 from metrics.errors import PeriodError
 from metrics.periods import ACCEPTED_FORMS
@@ -81,13 +81,20 @@ def _reply_text(text: str) -> JSONResponse:
     return JSONResponse({"type": "message", "text": text})
 
 
+class OutgoingCounters(Protocol):
+    """The Prometheus counters the door counts in (the server's `Metrics` has them)."""
+
+    commands: Counter
+    rejected_requests: Counter
+
+
 @dataclass
 class OutgoingDoor:
     engine: Engine
     settings: Settings
     secret: str | None  # TEAMS_OUTGOING_SECRET, base64 as Teams shows it
     clock: Clock
-    metrics: Metrics
+    metrics: OutgoingCounters
 
     def __post_init__(self) -> None:
         if self.secret is not None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import ConfigError, Settings, parse_settings
-from bot.slack.parsing import CommandError, ReportRequest, parse_command
+from bot.present.command import CommandError, ReportRequest, parse_command
 from metrics.errors import PeriodError
 from metrics.periods import ACCEPTED_FORMS, Period, parse_period
 

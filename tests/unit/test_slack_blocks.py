@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import DEFAULT_REJECT_REASONS
+from bot.present.command import CommandError, ReportRequest, parse_command
 from bot.slack import blocks
-from bot.slack.parsing import CommandError, ReportRequest, parse_command
 from metrics.periods import Period
 from metrics.rates import Counts
 from metrics.report import Report

@@ -8,10 +8,10 @@ from slack_bolt import App, Respond
 
 from bot.config import TeamConfig
 from bot.i18n import t
+from bot.present.command import CommandError, parse_command
 from bot.services import report
 from bot.slack import blocks
 from bot.slack.context import SlackContext, ack_at_once
-from bot.slack.parsing import CommandError, parse_command
 from metrics.errors import PeriodError
 from metrics.periods import ACCEPTED_FORMS
 
