@@ -27,6 +27,28 @@ from storage import repository as repo
 from storage.engine import writing
 from storage.tables import Action, OutboxMessage
 
+# the rules live in metrics.access and metrics.clicks; the doors ask them through here
+__all__ = [
+    "SNOOZE_MINUTES",
+    "Click",
+    "ClickOutcome",
+    "HandoffResult",
+    "Message",
+    "Ownership",
+    "Result",
+    "Role",
+    "act",
+    "card_keys",
+    "enqueue",
+    "enqueue_many",
+    "new_owner_scope",
+    "people_of",
+    "platforms_of",
+    "receive_handoffs",
+    "role_of",
+    "snooze_end",
+]
+
 
 def people_of(settings: Settings, team: TeamConfig) -> access.People:
     """The people the access rules see around a lead of `team`."""
@@ -61,28 +83,6 @@ def new_owner_scope(
     rule: metrics.access)."""
     return access.new_owner_scope(people_of(settings, team), role, new_owner)
 
-
-# the rules live in metrics.access and metrics.clicks; the doors ask them through here
-__all__ = [
-    "SNOOZE_MINUTES",
-    "Click",
-    "ClickOutcome",
-    "HandoffResult",
-    "Message",
-    "Ownership",
-    "Result",
-    "Role",
-    "act",
-    "card_keys",
-    "enqueue",
-    "enqueue_many",
-    "new_owner_scope",
-    "people_of",
-    "platforms_of",
-    "receive_handoffs",
-    "role_of",
-    "snooze_end",
-]
 
 # ---------------------------------------------------------------- handoffs
 
