@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Connection, Engine, Table, select
@@ -18,33 +17,53 @@ from sqlalchemy import Connection, Engine, Table, select
 from bot.config import Settings, TeamConfig
 from bot.fields import LeadInput
 from bot.services import ingest_leads
-from metrics.model import ActionKind, ContactChannel
+from metrics import access, clicks
+from metrics.access import Ownership, Role
+from metrics.clicks import SNOOZE_MINUTES, Click, Result, snooze_end
+from metrics.model import ActionKind
 from metrics.routing import MessageKind, Platform, Reach, platforms
 from storage import leads as store
 from storage import repository as repo
 from storage.engine import writing
 from storage.tables import Action, OutboxMessage
 
+# the rules live in metrics.access and metrics.clicks; the doors ask them through here
+__all__ = [
+    "SNOOZE_MINUTES",
+    "Click",
+    "ClickOutcome",
+    "HandoffResult",
+    "Message",
+    "Ownership",
+    "Result",
+    "Role",
+    "act",
+    "card_keys",
+    "enqueue",
+    "enqueue_many",
+    "new_owner_scope",
+    "people_of",
+    "platforms_of",
+    "receive_handoffs",
+    "role_of",
+    "snooze_end",
+]
 
-class Role(StrEnum):
-    OWNER = "owner"
-    ADMIN = "admin"
-    MANAGER = "manager"
-    TEAMMATE = "teammate"
+
+def people_of(settings: Settings, team: TeamConfig) -> access.People:
+    """The people the access rules see around a lead of `team`."""
+    return access.People(
+        admins=settings.admins,
+        managers=team.managers,
+        reps=team.reps,
+        every_rep=frozenset(rep for other in settings.teams for rep in other.reps),
+    )
 
 
 def role_of(settings: Settings, team: TeamConfig, owner: str | None, actor: str) -> Role | None:
-    """What the actor is to this lead; None: a stranger, who may not act on it."""
-    actor = actor.lower()
-    if owner is not None and owner.lower() == actor:
-        return Role.OWNER
-    if actor in settings.admins:
-        return Role.ADMIN
-    if actor in team.managers:
-        return Role.MANAGER
-    if actor in team.reps:
-        return Role.TEAMMATE
-    return None
+    """What the actor is to this lead; None: a stranger, who may not act on it (the rule:
+    metrics.access)."""
+    return access.role_of(people_of(settings, team), owner, actor)
 
 
 def platforms_of(team: TeamConfig, kind: MessageKind) -> frozenset[Platform]:
@@ -57,33 +76,12 @@ def platforms_of(team: TeamConfig, kind: MessageKind) -> frozenset[Platform]:
     return platforms(reach, kind)
 
 
-class Ownership(StrEnum):
-    TEAM = "team"  # a rep or manager of the lead's team
-    CROSS_TEAM = "cross_team"  # a rep of another team, picked by an admin (and recorded so)
-
-
 def new_owner_scope(
     settings: Settings, team: TeamConfig, role: Role, new_owner: str
 ) -> Ownership | None:
-    """Whether the person `role` picked may own a lead of `team`; None: they may not (a
-    person on no team, or on another team picked by anyone but an admin)."""
-    new_owner = new_owner.lower()
-    if new_owner in team.reps or new_owner in team.managers:
-        return Ownership.TEAM
-    if role is Role.ADMIN and any(new_owner in other.reps for other in settings.teams):
-        return Ownership.CROSS_TEAM
-    return None
-
-
-# the lengths a snooze may have: every card and page offers these, and no other is taken
-SNOOZE_MINUTES = (60, 240, 1440)
-
-
-def snooze_end(at: datetime, minutes: int | None) -> datetime | None:
-    """When a snooze of `minutes` chosen at `at` ends; None: not a length offered."""
-    if minutes not in SNOOZE_MINUTES:
-        return None
-    return at + timedelta(minutes=minutes)
+    """Whether the person `role` picked may own a lead of `team`; None: they may not (the
+    rule: metrics.access)."""
+    return access.new_owner_scope(people_of(settings, team), role, new_owner)
 
 
 # ---------------------------------------------------------------- handoffs
@@ -213,34 +211,6 @@ def enqueue(
 # ---------------------------------------------------------------- clicks
 
 
-class Result(StrEnum):
-    RECORDED = "recorded"
-    REPEATED = "repeated"  # the same click delivered twice
-    FORBIDDEN = "forbidden"
-    ALREADY_ACTIONED = "already_actioned"
-    ALREADY_EXCLUDED = "already_excluded"
-    NO_SUCH_LEAD = "no_such_lead"
-    BAD_REQUEST = "bad_request"
-    SNOOZE_NOT_OFFERED = "snooze_not_offered"  # a length no card offers
-    OWNER_OUTSIDE_TEAM = "owner_outside_team"  # reassigned to someone the rule refuses
-
-
-@dataclass(frozen=True)
-class Click:
-    """One person's action on one lead, from any door."""
-
-    lead_id: int
-    actor_email: str
-    kind: ActionKind
-    at: datetime
-    key: str  # idempotency: the same click delivered twice has the same key
-    via: str
-    channel: ContactChannel | None = None
-    reason: str | None = None
-    new_owner_email: str | None = None
-    snooze_minutes: int | None = None  # one of SNOOZE_MINUTES, from `at`
-
-
 @dataclass(frozen=True)
 class ClickOutcome:
     result: Result
@@ -268,88 +238,34 @@ def act(engine: Engine, settings: Settings, click: Click, now: datetime) -> Clic
         ).first()
         if done is not None:
             return ClickOutcome(Result.REPEATED, lead, role)
-        actions, refusal, took_over = _plan(
-            conn, settings, team=team, lead=lead, role=role, click=click
+        reason = settings.reason(click.reason) if click.reason else None
+        state = clicks.LeadState(
+            excluded=lead.excluded_at is not None, actioned=lead.first_action_at is not None
         )
+        plan = clicks.plan(
+            click, lead=state, role=role, people=people_of(settings, team), reason=reason
+        )
+        refusal = plan.refusal
+        if refusal is None and not _claim(conn, plan.claim, click):
+            refusal = plan.lost
         if refusal is not None:
             return ClickOutcome(refusal, store.lead_view(conn, lead.id) or lead, role)
-        repo.add_actions(conn, actions, now)
-        until = actions[-1].until
+        repo.add_actions(conn, [_new_action(r) for r in plan.records], now)
+        until = plan.records[-1].until
         if click.kind is ActionKind.SNOOZED and until is not None:
             store.set_snooze(conn, lead.id, until)
-        return ClickOutcome(Result.RECORDED, store.lead_view(conn, lead.id), role, took_over)
+        return ClickOutcome(Result.RECORDED, store.lead_view(conn, lead.id), role, plan.took_over)
 
 
-def _plan(  # noqa: PLR0911 (one early answer per rule, in the order they apply)
-    conn: Connection,
-    settings: Settings,
-    *,
-    team: TeamConfig,
-    lead: store.LeadView,
-    role: Role,
-    click: Click,
-) -> tuple[list[repo.NewAction], Result | None, bool]:
-    reason = settings.reason(click.reason) if click.reason else None
-    excludes = bool(reason and reason.excludes) or click.kind is ActionKind.EXCLUDED
-    if click.kind is ActionKind.REJECTED and reason is None:
-        return [], Result.BAD_REQUEST, False
-    if click.kind is ActionKind.REASSIGNED and not click.new_owner_email:
-        return [], Result.BAD_REQUEST, False
-    # what was asked for is checked before what the lead's state makes of it
-    cross_team = False
-    if click.kind is ActionKind.REASSIGNED and click.new_owner_email:
-        scope = new_owner_scope(settings, team, role, click.new_owner_email)
-        if scope is None:
-            return [], Result.OWNER_OUTSIDE_TEAM, False
-        cross_team = scope is Ownership.CROSS_TEAM
-    until = snooze_end(click.at, click.snooze_minutes)
-    if click.kind is ActionKind.SNOOZED and until is None:
-        return [], Result.SNOOZE_NOT_OFFERED, False
-    if lead.excluded_at is not None:
-        return [], Result.ALREADY_EXCLUDED, False
-    took_over = False
-    actions: list[repo.NewAction] = []
-    qualifying = click.kind is ActionKind.CONTACTED or (
-        click.kind is ActionKind.REJECTED and not excludes
-    )
-    if qualifying:
-        kind = click.kind.value
+def _new_action(record: clicks.Record) -> repo.NewAction:
+    return repo.NewAction(**{f.name: getattr(record, f.name) for f in fields(record)})
+
+
+def _claim(conn: Connection, claim: clicks.Claim | None, click: Click) -> bool:
+    """Takes what the plan needs taken first; False: another click took it."""
+    if claim is clicks.Claim.FIRST_ACTION:
         channel = click.channel.value if click.channel else None
-        if not store.claim_first_action(conn, lead.id, click.at, kind, channel):
-            return [], Result.ALREADY_ACTIONED, False
-        if role is Role.TEAMMATE:
-            # taking a lead over: it becomes the teammate's, on the record, then the action
-            took_over = True
-            actions.append(
-                repo.NewAction(
-                    lead_id=lead.id,
-                    at=click.at,
-                    kind=ActionKind.REASSIGNED,
-                    idempotency_key=f"{click.key}:takeover",
-                    via=click.via,
-                    actor_email=click.actor_email,
-                    new_owner_email=click.actor_email,
-                )
-            )
-    elif excludes:
-        if not store.claim_exclusion(conn, lead.id, click.at):
-            return [], Result.ALREADY_EXCLUDED, False
-    elif click.kind is ActionKind.SNOOZED and lead.first_action_at is not None:
-        return [], Result.ALREADY_ACTIONED, False
-    actions.append(
-        repo.NewAction(
-            lead_id=lead.id,
-            at=click.at,
-            kind=click.kind,
-            idempotency_key=click.key,
-            via=click.via,
-            channel=click.channel.value if click.channel else None,
-            reason=reason.code if reason else click.reason,
-            excludes=excludes and click.kind is ActionKind.REJECTED,
-            actor_email=click.actor_email,
-            new_owner_email=click.new_owner_email,
-            until=until if click.kind is ActionKind.SNOOZED else None,
-            cross_team=cross_team,
-        )
-    )
-    return actions, None, took_over
+        return store.claim_first_action(conn, click.lead_id, click.at, click.kind.value, channel)
+    if claim is clicks.Claim.EXCLUSION:
+        return store.claim_exclusion(conn, click.lead_id, click.at)
+    return True

@@ -3,22 +3,23 @@
 Gather the leads whose next nudge has come, decide with `metrics.nudges`, then write in
 the caller's transaction: the nudge rows (unique per lead, kind and cycle, so nothing is
 sent twice whoever sweeps), automatic reassignments as actions, each lead's next nudge,
-and the digests to deliver: one message per person (or channel) per sweep, never one per
-lead. The digest lists what is overdue when it is delivered, so a lead acted on in the
-meantime is not shown.
+and the digests to deliver (grouped by `metrics.digests`): one message per person (or
+channel) per sweep, never one per lead. The digest lists what is overdue when it is
+delivered, so a lead acted on in the meantime is not shown.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
 from bot.config import Settings, TeamConfig
 from bot.leads import Message, enqueue_many, platforms_of
+from metrics import digests
+from metrics.digests import Digest, TeamsDigest
 from metrics.model import ActionKind
 from metrics.nudges import NextNudge, Stage, defers_to_snooze, next_nudge, pick_round_robin
 from metrics.routing import MessageKind, Platform
@@ -35,43 +36,6 @@ class Decision:
     cycle: int
     owner: str | None  # the owner when it was decided (after a reassignment: the new one)
     team: str
-
-
-@dataclass(frozen=True)
-class Digest:
-    """One message to one person (or channel) listing the leads it is about."""
-
-    audience: str  # rep, manager, channel
-    to: str  # an email, or a channel id
-    teams: tuple[str, ...]
-    lead_ids: tuple[int, ...]
-
-    def payload(self) -> dict[str, object]:
-        return {
-            "kind": "digest",
-            "audience": self.audience,
-            "to": self.to,
-            "teams": list(self.teams),
-            "lead_ids": list(self.lead_ids),
-        }
-
-
-@dataclass(frozen=True)
-class TeamsDigest:
-    """One card to a Teams team channel for one sweep: its reminders and escalations (a
-    webhook reaches no one directly, so both go to the channel, saying which is which)."""
-
-    team: str
-    reminders: tuple[int, ...]
-    escalations: tuple[int, ...]
-
-    def payload(self) -> dict[str, object]:
-        return {
-            "kind": "digest",
-            "team": self.team,
-            "reminders": list(self.reminders),
-            "escalations": list(self.escalations),
-        }
 
 
 @dataclass
@@ -179,16 +143,23 @@ def sweep(
     new = store.record_nudges(
         conn, ((p.lead_id, p.stage.value, p.cycle, p.owner_id) for p in planned), now
     )
-    digests = _Digests(now)
-    teams = _TeamsDigests(now)
+    due: list[digests.Due] = []
+    audiences: dict[str, digests.Audience] = {}
     for p in planned:
         if (p.lead_id, p.stage.value, p.cycle) not in new:
             continue  # another sweep sent it already
         result.decisions.append(Decision(p.lead_id, p.stage, p.cycle, p.owner, p.team.name))
-        digests.add(p)
-        teams.add(p)
+        due.append(digests.Due(p.lead_id, p.stage, p.owner, p.team.name))
+        if p.team.name not in audiences:
+            audiences[p.team.name] = _audience(p.team)
+    grouped = digests.group(due, audiences, now)
+    for d in grouped.unreached:
+        if d.stage is Stage.ESCALATION:
+            log.warning("lead %s: team %s has nobody to escalate to", d.lead_id, d.team)
+        else:
+            log.warning("lead %s is unassigned and team %s has no channel", d.lead_id, d.team)
     store.save_progress(conn, progress)
-    slack_digests, teams_digests = digests.messages(), teams.messages()
+    slack_digests, teams_digests = grouped.slack, grouped.teams
     new_keys = enqueue_many(
         conn,
         [Message(k, d.payload(), d.to) for k, d in slack_digests.items()]
@@ -286,73 +257,12 @@ class _Planned:
         return cls(state.row.id, stage, cycle, state.owner, state.owner_id, team)
 
 
-class _Digests:
-    """Groups the sweep's nudges into one message per recipient."""
-
-    def __init__(self, now: datetime) -> None:
-        self.stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M")  # the same on every replica
-        self.reps: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        self.managers: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        self.channels: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-
-    def add(self, p: _Planned) -> None:
-        lead, team, stage = p.lead_id, p.team, p.stage
-        if Platform.SLACK not in platforms_of(team, MessageKind.DIGEST):
-            return  # a Teams-only team: its channel's card says it all
-        if stage in (Stage.HEADS_UP, Stage.REMINDER):
-            if p.owner is not None:
-                self.reps[p.owner][team.name].append(lead)
-            elif team.slack_channel:
-                self.channels[team.slack_channel][team.name].append(lead)
-            else:
-                log.warning("lead %s is unassigned and team %s has no channel", lead, team.name)
-        elif stage is Stage.ESCALATION:
-            for manager in team.managers:
-                self.managers[manager][team.name].append(lead)
-            if team.escalate_channel:
-                self.channels[team.escalate_channel][team.name].append(lead)
-            if not team.managers and not team.escalate_channel:
-                log.warning("lead %s: team %s has nobody to escalate to", lead, team.name)
-
-    def messages(self) -> dict[str, Digest]:
-        out: dict[str, Digest] = {}
-        for audience, groups in (
-            ("rep", self.reps),
-            ("manager", self.managers),
-            ("channel", self.channels),
-        ):
-            for to, by_team in sorted(groups.items()):
-                out[f"digest:{audience}:{to}:{self.stamp}"] = Digest(
-                    audience,
-                    to,
-                    tuple(sorted(by_team)),
-                    tuple(sorted(i for ids in by_team.values() for i in ids)),
-                )
-        return out
-
-
-class _TeamsDigests:
-    """Groups the sweep's nudges into one Teams card per team with a webhook."""
-
-    def __init__(self, now: datetime) -> None:
-        self.stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M")  # the same on every replica
-        self.reminders: dict[str, list[int]] = defaultdict(list)
-        self.escalations: dict[str, list[int]] = defaultdict(list)
-
-    def add(self, p: _Planned) -> None:
-        if Platform.TEAMS not in platforms_of(p.team, MessageKind.DIGEST):
-            return
-        if p.stage in (Stage.HEADS_UP, Stage.REMINDER):
-            self.reminders[p.team.name].append(p.lead_id)
-        elif p.stage is Stage.ESCALATION:
-            self.escalations[p.team.name].append(p.lead_id)
-
-    def messages(self) -> dict[str, TeamsDigest]:
-        return {
-            f"digest:teams:{team}:{self.stamp}": TeamsDigest(
-                team,
-                tuple(sorted(set(self.reminders.get(team, ())))),
-                tuple(sorted(set(self.escalations.get(team, ())))),
-            )
-            for team in sorted(self.reminders.keys() | self.escalations.keys())
-        }
+def _audience(team: TeamConfig) -> digests.Audience:
+    on = platforms_of(team, MessageKind.DIGEST)
+    return digests.Audience(
+        slack=Platform.SLACK in on,
+        teams=Platform.TEAMS in on,
+        slack_channel=team.slack_channel,
+        escalate_channel=team.escalate_channel,
+        managers=team.managers,
+    )
