@@ -10,9 +10,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, select
 
 from bot.config import Settings, TeamConfig
 from bot.fields import LeadInput
@@ -23,9 +22,10 @@ from metrics.clicks import SNOOZE_MINUTES, Click, Result, snooze_end
 from metrics.model import ActionKind
 from metrics.routing import MessageKind, Platform, Reach, platforms
 from storage import leads as store
+from storage import outbox as outbox_store
 from storage import repository as repo
 from storage.engine import writing
-from storage.tables import Action, OutboxMessage
+from storage.tables import Action
 
 # the rules live in metrics.access and metrics.clicks; the doors ask them through here
 __all__ = [
@@ -163,36 +163,13 @@ class Message:
 def enqueue_many(conn: Connection, messages: Sequence[Message], now: datetime) -> set[str]:
     """Queues messages in one statement; returns the keys that were new (a key already
     queued is the same message, left as it is)."""
-    if not messages:
-        return set()
-    table = cast(Table, OutboxMessage.__table__)
-    rows = [
-        {
-            "key": m.key,
-            "platform": m.platform,
-            "target": m.target,
-            "payload": json.dumps(m.payload, ensure_ascii=False),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
+    new = [
+        outbox_store.NewMessage(
+            m.key, m.platform, m.target, json.dumps(m.payload, ensure_ascii=False)
+        )
         for m in messages
     ]
-    if conn.dialect.name == "postgresql":
-        # one array a column: a VALUES list of 500 cards is 4,000 parameters to parse
-        return {
-            str(key)
-            for (key,) in repo._unnest_insert(
-                conn, table, rows, conflict=["key"], returning=["key"]
-            )
-        }
-    stmt = (
-        repo._insert(conn, table)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(table.c.key)
-    )
-    return set(conn.execute(stmt, rows).scalars())
+    return outbox_store.queue(conn, new, now)
 
 
 def enqueue(

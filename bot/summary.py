@@ -32,11 +32,10 @@ from metrics.summary import (
     trend_point,
     trend_weeks,
 )
-from storage import reports
-from storage import repository as repo
-from storage.tables import OutboxMessage, Team, WeeklySummary
+from storage import reports, summaries
+from storage.tables import OutboxMessage, Team
 
-SUMMARIES = cast(Table, WeeklySummary.__table__)
+SUMMARIES = summaries.SUMMARIES
 OUTBOX = cast(Table, OutboxMessage.__table__)
 TEAMS = cast(Table, Team.__table__)
 
@@ -182,19 +181,6 @@ def made_at(conn: Connection, team_id: int, week: str) -> datetime | None:
     )
 
 
-def _claim(conn: Connection, team_id: int, week: str, key: str, now: datetime) -> bool:
-    """True if this transaction made the (team, week) row: the one allowed to queue."""
-    stmt = (
-        repo._insert(conn, SUMMARIES)
-        .on_conflict_do_nothing(index_elements=["team_id", "iso_week"])
-        .returning(SUMMARIES.c.id)
-    )
-    row = conn.execute(
-        stmt, {"team_id": team_id, "iso_week": week, "outbox_key": key, "created_at": now}
-    ).first()
-    return row is not None
-
-
 def make_summary(
     conn: Connection,
     settings: Settings,
@@ -217,7 +203,7 @@ def make_summary(
     if made_at(conn, team_id, label) is not None:
         return None
     keys = summary_keys(config.name, label)
-    if not _claim(conn, team_id, label, keys.post, now):
+    if not summaries.claim_week(conn, team_id, label, keys.post, now):
         return None  # another process made it between our look and our insert
     summary = build_summary(conn, settings, config.name, label, now)
     if quiet_if_empty and not summary.current.handed_off and not summary.previous.handed_off:
@@ -256,7 +242,7 @@ def resend_summary(
     label = str(parse_week(week))
     team_id = _ids(conn, settings, now)[config.name]
     first = summary_keys(config.name, label)
-    _claim(conn, team_id, label, first.post, now)
+    summaries.claim_week(conn, team_id, label, first.post, now)
     prefix = f"{first.post}:resend-"
     used = conn.execute(
         select(OUTBOX.c.key).where(OUTBOX.c.key.startswith(prefix, autoescape=True))

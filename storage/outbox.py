@@ -16,9 +16,51 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, and_, func, or_, select, update
 
+from storage import repository as repo
 from storage.tables import OutboxMessage
 
 OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to queue: its idempotency key, the platform whose sender delivers it,
+    where to (a channel, a user, or "" for the sender to decide) and its JSON payload."""
+
+    key: str
+    platform: str
+    target: str
+    payload: str
+
+
+def queue(conn: Connection, messages: Sequence[NewMessage], now: datetime) -> set[str]:
+    """Queues `messages` in one statement; returns the keys that were new (a key already
+    queued is the same message, left as it is)."""
+    if not messages:
+        return set()
+    rows = [
+        {
+            "key": m.key,
+            "platform": m.platform,
+            "target": m.target,
+            "payload": m.payload,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    if conn.dialect.name == "postgresql":
+        # one array a column: a VALUES list of 500 cards is 4,000 parameters to parse
+        inserted = repo._unnest_insert(conn, OUTBOX, rows, conflict=["key"], returning=["key"])
+        return {str(key) for (key,) in inserted}
+    stmt = (
+        repo._insert(conn, OUTBOX)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OUTBOX.c.key)
+    )
+    return set(conn.execute(stmt, rows).scalars())
 
 
 @dataclass(frozen=True)
