@@ -145,7 +145,7 @@ def finish(
 ) -> None:
     conn.execute(
         update(OUTBOX)
-        .where(OUTBOX.c.id == id_)
+        .where(OUTBOX.c.id == id_, OUTBOX.c.status == "pending")  # the first outcome stands
         .values(
             status=status,
             attempts=attempts,
@@ -160,16 +160,23 @@ def finish(
 def later(
     conn: Connection, id_: int, at: datetime, *, attempts: int, error: str | None = None
 ) -> None:
-    """Back to pending, not before `at`."""
+    """Back to pending, not before `at`; nothing if the row is no longer pending (a sender
+    whose lease ran out while another sent it must not undo that)."""
     values: dict[str, object] = {"attempts": attempts, "claimed_until": None, "next_attempt_at": at}
     if error is not None:
         values["last_error"] = error
-    conn.execute(update(OUTBOX).where(OUTBOX.c.id == id_).values(values))
+    conn.execute(
+        update(OUTBOX).where(OUTBOX.c.id == id_, OUTBOX.c.status == "pending").values(values)
+    )
 
 
 def release(conn: Connection, id_: int) -> None:
     """Lets a claimed row go untried, as it was."""
-    conn.execute(update(OUTBOX).where(OUTBOX.c.id == id_).values(claimed_until=None))
+    conn.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id == id_, OUTBOX.c.status == "pending")
+        .values(claimed_until=None)
+    )
 
 
 def next_due(conn: Connection, platform: str) -> datetime | None:
