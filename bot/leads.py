@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
@@ -227,15 +227,11 @@ def act(engine: Engine, settings: Settings, click: Click, now: datetime) -> Clic
             refusal = plan.lost
         if refusal is not None:
             return ClickOutcome(refusal, store.lead_view(conn, lead.id) or lead, role)
-        repo.add_actions(conn, [_new_action(r) for r in plan.records], now)
+        repo.add_actions(conn, list(plan.records), now)
         until = plan.records[-1].until
         if click.kind is ActionKind.SNOOZED and until is not None:
             store.set_snooze(conn, lead.id, until)
         return ClickOutcome(Result.RECORDED, store.lead_view(conn, lead.id), role, plan.took_over)
-
-
-def _new_action(record: clicks.Record) -> repo.NewAction:
-    return repo.NewAction(**{f.name: getattr(record, f.name) for f in fields(record)})
 
 
 def _claim(conn: Connection, claim: clicks.Claim | None, click: Click) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, select
 
 from bot.config import Settings, TeamConfig
 from bot.fields import ActionInput, FieldError, LeadInput
+from metrics.model import NewAction
 from metrics.nudges import NextNudge, next_nudge
 from metrics.periods import Period, parse_period
 from metrics.report import Report
@@ -161,7 +162,7 @@ def record_actions(
             continue
         reason = settings.reason(action.reason) if action.reason else None
         rows.append(
-            repo.NewAction(
+            NewAction(
                 lead_id=leads[action.key].id,
                 at=action.at,
                 kind=action.kind,

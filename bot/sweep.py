@@ -20,7 +20,7 @@ from bot.config import Settings, TeamConfig
 from bot.leads import Message, enqueue_many, platforms_of
 from metrics import digests
 from metrics.digests import Digest, TeamsDigest
-from metrics.model import ActionKind
+from metrics.model import ActionKind, NewAction
 from metrics.nudges import NextNudge, Stage, defers_to_snooze, next_nudge, pick_round_robin
 from metrics.routing import MessageKind, Platform
 from storage import nudges as store
@@ -223,7 +223,7 @@ def _reassign(
     repo.add_actions(
         conn,
         [
-            repo.NewAction(
+            NewAction(
                 lead_id=state.row.id,
                 at=now,
                 kind=ActionKind.REASSIGNED,

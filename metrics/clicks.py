@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from metrics.access import Ownership, People, Role, new_owner_scope
-from metrics.model import ActionKind, ContactChannel, RejectReason
+from metrics.model import ActionKind, ContactChannel, NewAction, RejectReason
 
 # the lengths a snooze may have: every card and page offers these, and no other is taken
 SNOOZE_MINUTES = (60, 240, 1440)
@@ -70,28 +70,10 @@ class Claim(StrEnum):
 
 
 @dataclass(frozen=True)
-class Record:
-    """An action to record, in the words of the actions table."""
-
-    lead_id: int
-    at: datetime
-    kind: ActionKind
-    idempotency_key: str
-    via: str
-    channel: str | None = None
-    reason: str | None = None
-    excludes: bool = False
-    actor_email: str | None = None
-    new_owner_email: str | None = None
-    until: datetime | None = None
-    cross_team: bool = False
-
-
-@dataclass(frozen=True)
 class Plan:
     refusal: Result | None = None  # refused: nothing to claim or record
     claim: Claim | None = None
-    records: tuple[Record, ...] = ()
+    records: tuple[NewAction, ...] = ()
     took_over: bool = False
 
     @property
@@ -130,7 +112,7 @@ def plan(  # noqa: PLR0911 (one early answer per rule, in the order they apply)
         return Plan(Result.ALREADY_EXCLUDED)
     took_over = False
     claim: Claim | None = None
-    records: list[Record] = []
+    records: list[NewAction] = []
     qualifying = click.kind is ActionKind.CONTACTED or (
         click.kind is ActionKind.REJECTED and not excludes
     )
@@ -140,7 +122,7 @@ def plan(  # noqa: PLR0911 (one early answer per rule, in the order they apply)
             # taking a lead over: it becomes the teammate's, on the record, then the action
             took_over = True
             records.append(
-                Record(
+                NewAction(
                     lead_id=click.lead_id,
                     at=click.at,
                     kind=ActionKind.REASSIGNED,
@@ -155,7 +137,7 @@ def plan(  # noqa: PLR0911 (one early answer per rule, in the order they apply)
     elif click.kind is ActionKind.SNOOZED and lead.actioned:
         return Plan(Result.ALREADY_ACTIONED)
     records.append(
-        Record(
+        NewAction(
             lead_id=click.lead_id,
             at=click.at,
             kind=click.kind,

@@ -45,6 +45,33 @@ def is_qualifying(kind: ActionKind, *, excludes: bool) -> bool:
 
 
 @dataclass(frozen=True)
+class NewAction:
+    """An action to record, in the words of the actions table: what a click plan, an import
+    and the sweep hand storage."""
+
+    lead_id: int
+    at: datetime
+    kind: ActionKind
+    idempotency_key: str
+    via: str
+    channel: str | None = None
+    reason: str | None = None
+    excludes: bool = False
+    actor_email: str | None = None
+    new_owner_email: str | None = None
+    until: datetime | None = None
+    cross_team: bool = False  # reassigned by an admin to a rep of another team
+
+    @property
+    def is_exclusion(self) -> bool:
+        return is_exclusion(self.kind, excludes=self.excludes)
+
+    @property
+    def is_qualifying(self) -> bool:
+        return is_qualifying(self.kind, excludes=self.excludes)
+
+
+@dataclass(frozen=True)
 class RejectReason:
     """A reason a rep may give for declining a lead; `excludes` takes the lead out of the count."""
 

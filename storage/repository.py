@@ -17,7 +17,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import ColumnElement
 
-from metrics.model import ActionKind, is_exclusion, is_qualifying
+from metrics.model import ActionKind, NewAction
 from storage.tables import Action, Lead, LeadOwner, Rep, Team
 
 LEADS = cast(Table, Lead.__table__)
@@ -41,30 +41,6 @@ class NewLead:
     campaign: str | None = None
     next_nudge_at: datetime | None = None  # None: the SLA sweep never chases this lead
     nudge_stage: str | None = None
-
-
-@dataclass(frozen=True)
-class NewAction:
-    lead_id: int
-    at: datetime
-    kind: ActionKind
-    idempotency_key: str
-    via: str
-    channel: str | None = None
-    reason: str | None = None
-    excludes: bool = False
-    actor_email: str | None = None
-    new_owner_email: str | None = None
-    until: datetime | None = None
-    cross_team: bool = False  # reassigned by an admin to a rep of another team
-
-    @property
-    def is_exclusion(self) -> bool:
-        return is_exclusion(self.kind, excludes=self.excludes)
-
-    @property
-    def is_qualifying(self) -> bool:
-        return is_qualifying(self.kind, excludes=self.excludes)
 
 
 @dataclass(frozen=True)

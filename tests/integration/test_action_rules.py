@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
-from metrics.model import ActionKind, is_exclusion, is_qualifying
+from metrics.model import ActionKind, NewAction, is_exclusion, is_qualifying
 from storage import repository as repo
 from storage.action_rules import exclusion, qualifying
 
@@ -20,7 +20,7 @@ def _every_pair(engine: Engine) -> dict[int, tuple[ActionKind, bool]]:
         team = repo.sync_teams(conn, {"t": "UTC"}, NOW)["t"]
         lead = repo.add_leads(conn, [repo.NewLead("web", "L1", team, H0, H0)], NOW)[("web", "L1")]
         actions = [
-            repo.NewAction(
+            NewAction(
                 lead,
                 H0 + timedelta(minutes=i),
                 kind,

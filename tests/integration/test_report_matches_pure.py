@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine
 
-from metrics.model import Action, ActionKind, ContactChannel, Lead, OwnerSpan
+from metrics.model import Action, ActionKind, ContactChannel, Lead, NewAction, OwnerSpan
 from metrics.outcomes import attributed_rep
 from metrics.rates import Counts, tally
 from storage import reports
@@ -140,7 +140,7 @@ def _store_and_model(
         g = leads[a.lead]
         kind = a.kind
         new_actions.append(
-            repo.NewAction(
+            NewAction(
                 lead_id=ids[(g.source, str(a.lead))],
                 at=_minutes(g.handed_min + a.offset_min),
                 kind=kind,

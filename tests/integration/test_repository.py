@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from metrics.model import ActionKind
+from metrics.model import ActionKind, NewAction
 from storage import reports
 from storage import repository as repo
 from storage.tables import Lead, LeadOwner
@@ -37,7 +37,7 @@ def _act(
     with engine.begin() as conn:
         return repo.add_actions(
             conn,
-            [repo.NewAction(lead_id, hours(at), kind, key, "test", **kw)],
+            [NewAction(lead_id, hours(at), kind, key, "test", **kw)],
             NOW,
         )
 
