@@ -49,12 +49,12 @@ from starlette.routing import Route
 
 from bench.run import fresh_database
 from bench.summary import Row, record
-from bot.bootstrap import build_service, process_tuning
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
 from bot.clock import SystemClock
 from bot.config import parse_settings, read_environment
-from bot.fields import LeadInput
 from bot.http.server import Server
-from bot.leads import receive_handoffs
+from bot.serve import build_service, process_tuning
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.tables import Action, OutboxMessage

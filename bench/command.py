@@ -133,8 +133,8 @@ def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> N
     """The server process: the app as `serve` builds it, the clock at AS_OF, no ticks."""
     import uvicorn
 
-    from bot.bootstrap import build_service, process_tuning
     from bot.clock import FixedClock
+    from bot.serve import build_service, process_tuning
 
     settings = parse_settings(config, "bench", {"DATABASE_URL": url})
     env = {

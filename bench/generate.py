@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.fields import ACTION_COLUMNS, LEAD_COLUMNS
+from bot.app.fields import ACTION_COLUMNS, LEAD_COLUMNS
 
 CONFIG = """\
 timezone: Asia/Tokyo

@@ -32,8 +32,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.generate import Shape, write
+from bot.app.reports import report
 from bot.config import load_settings
-from bot.services import report
 from metrics.periods import parse_period
 from metrics.rates import Counts
 from storage.engine import make_engine

@@ -25,8 +25,8 @@ from sqlalchemy import Engine, text
 
 from bench.run import fresh_database, median_seconds, pg_url_option
 from bench.summary import Row, record
+from bot.app.sweep import sweep
 from bot.config import Settings, parse_settings
-from bot.sweep import sweep
 from storage import repository as repo
 from storage.engine import make_engine
 from storage.migrate import upgrade

@@ -39,9 +39,9 @@ from sqlalchemy import Column, Engine, MetaData, Table, text
 
 from bench.run import fresh_database, insert_floor, pg_url_option
 from bench.summary import Row, record
-from bot.bootstrap import build_service, process_tuning
 from bot.clock import SystemClock
 from bot.config import parse_settings, read_environment
+from bot.serve import build_service, process_tuning
 from storage.engine import make_engine
 from storage.leads import OUTBOX
 from storage.migrate import upgrade

@@ -15,13 +15,15 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy import Engine
 
-from bot.bootstrap import DatabaseNotReadyError, engine_for
+from bot.app.exports import EXPORT_COLUMNS, export_leads
+from bot.app.fields import parse_instant
+from bot.app.imports import ENCODINGS, ActionImporter, ImportResult, LeadImporter, RowError
+from bot.app.reports import report
+from bot.app.teams import UnknownTeamError
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import ConfigError, Settings, config_path, load_settings, read_environment
-from bot.csv_import import ENCODINGS, ActionImporter, ImportResult, LeadImporter, RowError
-from bot.fields import parse_instant
-from bot.render import as_csv, as_text, spreadsheet_cell
-from bot.services import EXPORT_COLUMNS, UnknownTeamError, export_leads, report
+from bot.present.render import as_csv, as_text, spreadsheet_cell
+from bot.serve import DatabaseNotReadyError, engine_for
 from metrics.errors import PeriodError
 from metrics.instants import OutOfRangeError, check_instant
 from storage.engine import make_engine, writing
@@ -314,8 +316,8 @@ def _safe_url(url: str) -> str:
 def sweep_cmd(obj: Context, once: bool, dry_run: bool, at: str | None) -> None:
     """One SLA sweep (and any weekly summary due): prints each nudge decided and each
     message queued. A running `ignorerate serve` delivers what is queued."""
-    from bot.bootstrap import default_jobs
     from bot.scheduler import Ticker
+    from bot.serve import default_jobs
 
     if not once:
         fail("pass --once: the sweep that repeats every minute runs inside `ignorerate serve`")
@@ -423,8 +425,8 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
 
     import uvicorn
 
-    from bot.bootstrap import build_service, process_tuning
     from bot.scheduler import SchedulerLockedError
+    from bot.serve import build_service, process_tuning
     from bot.slack.readiness import SlackTokenError
 
     logging.basicConfig(
@@ -474,8 +476,14 @@ def summary_cmd(obj: Context, team_name: str, week: str, dry_run: bool, resend: 
 
     It is queued, not sent: a running `ignorerate serve` delivers queued messages.
     """
+    from bot.app.summaries import (
+        NoChannelError,
+        build_summary,
+        made_at,
+        make_summary,
+        resend_summary,
+    )
     from bot.slack.summary_blocks import as_text, summary_blocks
-    from bot.summary import NoChannelError, build_summary, made_at, make_summary, resend_summary
     from metrics.summary import WeekError, parse_week
     from storage import reports
 

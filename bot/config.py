@@ -655,7 +655,7 @@ class Environment:
     slack_app_token: str | None = field(default=None, repr=False)  # SLACK_APP_TOKEN
     slack_api_url: str | None = None  # SLACK_API_URL; None: Slack's own
     slack_api_timeout: int = DEFAULT_SLACK_API_TIMEOUT  # SLACK_API_TIMEOUT, whole seconds
-    # IGNORERATE_OUTBOX_LEASE; None when not set: the outbox's own (bot.outbox.LEASE)
+    # IGNORERATE_OUTBOX_LEASE; None when not set: the outbox's own (bot.outbox.engine.LEASE)
     outbox_lease: timedelta | None = None
     webhook_secret: str | None = field(default=None, repr=False)  # IGNORERATE_WEBHOOK_SECRET
     public_base_url: str = ""  # PUBLIC_BASE_URL, stripped; "" when not set

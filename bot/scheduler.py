@@ -31,9 +31,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, Engine, text
 
+from bot.app.sweep import SweepResult, sweep
 from bot.clock import Clock
 from bot.config import Settings
-from bot.sweep import SweepResult, sweep
 from storage.engine import WRITES
 
 log = logging.getLogger(__name__)

@@ -18,13 +18,14 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.bootstrap import default_jobs
 from bot.clock import Clock, FixedClock
 from bot.config import load_settings
-from bot.outbox import LEASE, Deliverer
+from bot.outbox.engine import LEASE
 from bot.scheduler import Ticker
+from bot.serve import default_jobs
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
+from bot.slack.sender import Deliverer
 from storage.engine import make_engine
 from tests.fakes import BOT_TOKEN
 

@@ -1,6 +1,6 @@
 """GET /charts/{token}.png: the trend chart a Teams summary card shows. Teams fetches the
 image itself, so the URL carries its authority: a "chart" token signed by the bot naming
-a team id and an ISO week, valid for a while (bot.teams.delivery.CHART_TTL).
+a team id and an ISO week, valid for a while (bot.teams.sender.CHART_TTL).
 
 The chart is drawn from the database on each request (numbers as of now), the same
 series as the Slack upload; nothing is stored. A tampered token is 403, an expired one
@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.chart import trend_png
+from bot.app.summaries import build_summary
 from bot.clock import Clock
 from bot.config import Settings
 from bot.links import ExpiredLinkError, LinkError, LinkSigner, is_row_id
-from bot.summary import build_summary
+from bot.present.chart import trend_png
 from metrics.instants import SUPPORTED_DAYS, OutOfRangeError, check_days
 from metrics.summary import WeekError, WeekOutOfRangeError, parse_week, trend_weeks
 from storage.tables import Team

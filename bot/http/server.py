@@ -130,7 +130,7 @@ class Server:
             # a listener error) instead of refusing
             self.metrics.rejected_requests.labels("slack", "bad_signature").inc()
             return JSONResponse({"error": "invalid request"}, status_code=401)
-        # the only check of the signature: Bolt's own is off (bot.bootstrap), since it would
+        # the only check of the signature: Bolt's own is off (bot.serve), since it would
         # see the body as `_bolt_request` rewrites it; no verifier, nothing is let in
         signed = self.verifier is not None and self.verifier.is_valid(text, timestamp, signature)
         if not signed:

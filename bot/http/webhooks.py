@@ -27,13 +27,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.app.fields import LEAD_COLUMNS, FieldError, LeadInput, validate_lead
+from bot.app.handoffs import receive_handoffs
 from bot.app.ports import PeopleLookup
 from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import Settings
-from bot.fields import LEAD_COLUMNS, FieldError, LeadInput, validate_lead
 from bot.http.metrics import Metrics
-from bot.leads import receive_handoffs
 
 MAX_BODY = 1024 * 1024
 MAX_LEADS = 500

@@ -7,7 +7,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from bot.i18n import t
+from bot.present.i18n import t
 
 DEFAULT_PERIOD = "last-7-days"
 HELP_WORDS = {"help", "ヘルプ", "使い方", "?"}

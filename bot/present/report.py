@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.i18n import t
+from bot.present.i18n import t
 from metrics.report import Report
 from metrics.summary import Change, Verdict
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.i18n import t
+from bot.present.i18n import t
 from bot.present.words import human_minutes, reason_label
 
 

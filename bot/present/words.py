@@ -3,7 +3,7 @@ page name a reject reason, and a span of minutes, alike."""
 
 from __future__ import annotations
 
-from bot.i18n import t
+from bot.present.i18n import t
 
 
 def reason_label(code: str, locale: str) -> str:

@@ -23,7 +23,7 @@ from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
-from bot.i18n import t
+from bot.present.i18n import t
 from bot.slack.context import SlackContext
 from bot.slack.listeners import actions, commands, handoffs, home, views
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import t
-from bot.leads import SNOOZE_MINUTES
+from bot.app.clicks import SNOOZE_MINUTES
+from bot.present.i18n import t
 from bot.present.report import percent, report_team, report_title
 from bot.present.status import SLACK_CARD
 from bot.present.status import lead_status as status_line

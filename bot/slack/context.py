@@ -13,10 +13,10 @@ from prometheus_client import Counter
 from slack_bolt import Ack
 from sqlalchemy import Engine
 
+from bot.app.clicks import SNOOZE_MINUTES, ClickOutcome, Result
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import t
-from bot.leads import SNOOZE_MINUTES, ClickOutcome, Result
+from bot.present.i18n import t
 from bot.present.words import human_minutes
 from bot.slack import blocks
 from bot.slack.messenger import SlackMessenger

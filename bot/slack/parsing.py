@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.app.fields import FieldError, LeadInput, validate_lead
 from bot.config import HandoffChannel, TeamConfig
-from bot.fields import FieldError, LeadInput, validate_lead
 
 HANDOFF_EVENT_TYPE = "lead_handoff"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.i18n import t
 from bot.present import table
+from bot.present.i18n import t
 from bot.present.report import change_line, percent
 from bot.present.words import human_minutes
 from bot.slack.blocks import (

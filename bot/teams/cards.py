@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import t
+from bot.present.i18n import t
 from bot.present.report import change_line, percent, report_team, report_title
 from bot.present.status import TEAMS_CARD
 from bot.present.status import lead_status as status_line

@@ -32,12 +32,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.app.reports import report
 from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, TeamConfig
-from bot.i18n import t
 from bot.present.command import CommandError, parse_command
-from bot.services import report
+from bot.present.i18n import t
 from bot.teams.cards import report_card
 from metrics.errors import PeriodError
 from metrics.periods import ACCEPTED_FORMS

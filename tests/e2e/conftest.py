@@ -21,10 +21,10 @@ import yaml
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, func, select
 
-from bot.bootstrap import Service, build_service, default_jobs
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings, read_environment
 from bot.scheduler import Ticker, TickResult
+from bot.serve import Service, build_service, default_jobs
 from storage.engine import make_engine
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeSlack, fake_slack, serve

@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import Engine, select
 from starlette.applications import Starlette
 
+from bot.app.clicks import Click, act
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
-from bot.fields import LeadInput
-from bot.leads import Click, act, receive_handoffs
 from bot.links import LinkSigner, ack_url
 from bot.teams.ack.links import ack_routes
 from metrics.model import ActionKind, ContactChannel

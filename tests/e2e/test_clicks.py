@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.i18n import t
+from bot.present.i18n import t
 from storage.tables import Action, Lead, Rep
 from tests.e2e.conftest import CONFIG, NOW, Bot, running_bot, slack_payload
 from tests.e2e.test_thin_path import lead

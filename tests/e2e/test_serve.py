@@ -18,9 +18,9 @@ import yaml
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
-from bot.bootstrap import build_service
 from bot.clock import FixedClock, SystemClock
 from bot.config import parse_settings, read_environment
+from bot.serve import build_service
 from storage.engine import make_engine
 from storage.tables import OutboxMessage
 from tests.e2e.conftest import (

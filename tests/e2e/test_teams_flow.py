@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, select
 
-from bot.bootstrap import build_service
 from bot.clock import FixedClock
 from bot.config import parse_settings, read_environment
+from bot.serve import build_service
 from bot.teams.outgoing import signature
 from storage.tables import Action
 from tests.e2e.conftest import WEBHOOK_SECRET, sign_webhook

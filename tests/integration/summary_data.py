@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import Engine
 
+from bot.app.actions import record_actions
+from bot.app.fields import ActionInput, LeadInput
+from bot.app.handoffs import ingest_leads
 from bot.config import Settings, parse_settings
-from bot.fields import ActionInput, LeadInput
-from bot.services import ingest_leads, record_actions
 from metrics.model import ActionKind
 
 CONFIG: dict[str, Any] = {

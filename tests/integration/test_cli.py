@@ -321,9 +321,9 @@ def test_a_bad_config_names_the_file_and_key(cli: Cli) -> None:
 
 
 def _overdue_leads(database_url: str) -> None:
+    from bot.app.fields import LeadInput
+    from bot.app.handoffs import receive_handoffs
     from bot.config import parse_settings
-    from bot.fields import LeadInput
-    from bot.leads import receive_handoffs
     from storage.engine import make_engine
 
     engine = make_engine(database_url)

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
+from bot.app.clicks import Click, Result, act
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
 from bot.config import Settings, parse_settings
-from bot.fields import LeadInput
-from bot.leads import Click, Result, act, receive_handoffs
 from metrics.model import ActionKind
 from storage.tables import Action, Lead, LeadOwner
 

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 
+from bot.app.imports import BATCH, LeadImporter, RowError
 from bot.cli import main
 from bot.clock import FixedClock
 from bot.config import parse_settings
-from bot.csv_import import BATCH, LeadImporter, RowError
 from storage.engine import make_engine
 from storage.tables import Action, Lead, LeadOwner, Rep
 

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from bench.generate import Shape, write
+from bot.app.fields import parse_instant
 from bot.cli import main
 from bot.config import load_settings
-from bot.fields import parse_instant
 from metrics.model import Action, ActionKind, ContactChannel, Lead, OwnerSpan
 from metrics.outcomes import attributed_rep
 from metrics.periods import parse_period

@@ -19,13 +19,13 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
+from bot.app.messages import enqueue
 from bot.cli import main as cli
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
-from bot.leads import enqueue
-from bot.outbox import Deliverer
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
+from bot.slack.sender import Deliverer
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeSlack, fake_slack
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import main
-from bot.i18n.catalog import CATALOG
+from bot.present.i18n.catalog import CATALOG
 from metrics.instants import FIRST_DAY, LAST_DAY
 
 CONFIG = """\

@@ -12,13 +12,13 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import Engine, func, select, text
 
-from bot.bootstrap import default_jobs
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
 from bot.cli import main as cli
 from bot.clock import FixedClock
 from bot.config import parse_settings
-from bot.fields import LeadInput
-from bot.leads import receive_handoffs
 from bot.scheduler import TICK_LOCK, Scheduler, SchedulerLockedError, Ticker
+from bot.serve import default_jobs
 from storage.engine import make_engine
 from storage.tables import Nudge, OutboxMessage
 

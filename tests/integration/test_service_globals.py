@@ -1,5 +1,5 @@
 """The service leaves the process's own settings alone: the switch interval and the GC's
-frozen objects are `serve`'s to set (bot.bootstrap.process_tuning), around the service."""
+frozen objects are `serve`'s to set (bot.serve.process_tuning), around the service."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from bot.bootstrap import build_service
 from bot.clock import FixedClock
 from bot.config import parse_settings, read_environment
+from bot.serve import build_service
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from bot.app.reports import report
+from bot.app.summaries import build_summary, enqueue_due_summaries, resend_summary
 from bot.clock import FixedClock
 from bot.config import Settings
-from bot.services import report
-from bot.summary import build_summary, enqueue_due_summaries, resend_summary
 from storage.tables import OutboxMessage, WeeklySummary
 from tests.integration.summary_data import seed, settings_for
 

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
+from bot.app.summaries import enqueue_due_summaries
 from bot.clock import FixedClock
-from bot.outbox import Deliverer
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
-from bot.summary import enqueue_due_summaries
+from bot.slack.sender import Deliverer
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, fake_slack
 from tests.integration.summary_data import seed, settings_for

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from bot.app.clicks import Click, act
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
+from bot.app.sweep import SweepResult, sweep
 from bot.config import Settings, parse_settings
-from bot.fields import LeadInput
-from bot.leads import Click, act, receive_handoffs
-from bot.sweep import SweepResult, sweep
 from metrics.model import ActionKind, ContactChannel
 from metrics.nudges import Stage
 from storage import nudges as nudge_store

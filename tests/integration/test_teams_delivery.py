@@ -15,18 +15,18 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
+from bot.app.summaries import make_summary
+from bot.app.sweep import sweep
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
-from bot.fields import LeadInput
-from bot.leads import receive_handoffs
 from bot.links import LinkSigner
-from bot.outbox import Deliverer
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
-from bot.summary import make_summary
-from bot.sweep import sweep
-from bot.teams.delivery import TeamsDeliverer
+from bot.slack.sender import Deliverer
 from bot.teams.messenger import TeamsMessenger
+from bot.teams.sender import TeamsDeliverer
 from storage.leads import lead_view
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeWorkflows, fake_slack, fake_workflows

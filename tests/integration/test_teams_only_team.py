@@ -16,16 +16,16 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
+from bot.app.summaries import make_summary
+from bot.app.sweep import sweep
 from bot.cli import main
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
-from bot.fields import LeadInput
-from bot.leads import receive_handoffs
-from bot.outbox import Deliverer
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
-from bot.summary import make_summary
-from bot.sweep import sweep
+from bot.slack.sender import Deliverer
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, fake_slack
 

@@ -15,11 +15,11 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
 from bot.clock import FixedClock
 from bot.config import parse_settings
-from bot.fields import LeadInput
 from bot.http.metrics import Metrics
-from bot.leads import receive_handoffs
 from bot.teams.outgoing import OutgoingDoor, command_text, signature
 from tests.fakes import serve
 

@@ -14,13 +14,13 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from bot.bootstrap import build_service
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
 from bot.clock import FixedClock
 from bot.config import ConfigError, Settings, parse_settings, read_environment
-from bot.fields import LeadInput
-from bot.leads import receive_handoffs
 from bot.links import LinkSigner
-from bot.teams.delivery import chart_url
+from bot.serve import build_service
+from bot.teams.sender import chart_url
 from storage import reports
 from tests.fakes import fake_workflows, serve
 

@@ -16,9 +16,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from bot.app.clicks import Click, act
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
 from bot.config import parse_settings
-from bot.fields import LeadInput
-from bot.leads import Click, act, receive_handoffs
 from metrics.model import ActionKind, ContactChannel
 from storage.engine import make_engine
 from storage.tables import Nudge, OutboxMessage, WeeklySummary

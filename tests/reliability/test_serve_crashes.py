@@ -33,10 +33,10 @@ from sqlalchemy import Engine, func, select, text
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.app.fields import LeadInput
+from bot.app.handoffs import receive_handoffs
 from bot.clock import SystemClock
 from bot.config import parse_settings
-from bot.fields import LeadInput
-from bot.leads import receive_handoffs
 from bot.scheduler import TICK_LOCK
 from storage.engine import make_engine
 from storage.tables import Nudge, OutboxMessage
@@ -120,7 +120,7 @@ def _sweeping(engine: Engine) -> str | None:
     return None if found is None else str(found)
 
 
-# what a sweep's session runs, in order (bot/sweep.py): a crash is aimed at each in turn
+# what a sweep's session runs, in order (bot/app/sweep.py): a crash is aimed at each in turn
 STAGES = ("SELECT leads.id", "INSERT INTO nudges", "UPDATE leads SET next_nudge_at")
 
 

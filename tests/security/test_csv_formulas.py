@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import main
-from bot.render import spreadsheet_cell
+from bot.present.render import spreadsheet_cell
 
 CONFIG = """\
 timezone: Asia/Tokyo

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.app.fields import LEAD_COLUMNS
 from bot.cli import main
-from bot.fields import LEAD_COLUMNS
 
 CONFIG = """\
 timezone: Asia/Tokyo

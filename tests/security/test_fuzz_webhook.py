@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.fields import LEAD_COLUMNS
+from bot.app.fields import LEAD_COLUMNS
 from tests.e2e.conftest import Bot
 from tests.e2e.test_thin_path import lead
 from tests.security.conftest import census

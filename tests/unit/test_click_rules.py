@@ -9,15 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.app.clicks import SNOOZE_MINUTES, Ownership, Role, new_owner_scope, role_of, snooze_end
 from bot.config import Settings, parse_settings
-from bot.leads import (
-    SNOOZE_MINUTES,
-    Ownership,
-    Role,
-    new_owner_scope,
-    role_of,
-    snooze_end,
-)
 
 AT = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 SETTINGS: Settings = parse_settings(

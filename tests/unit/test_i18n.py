@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import string
 
-from bot.i18n import LOCALES, missing_keys, t
-from bot.i18n.catalog import CATALOG
+from bot.present.i18n import LOCALES, missing_keys, t
+from bot.present.i18n.catalog import CATALOG
 
 
 def test_every_key_has_every_language() -> None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.clock import FixedClock
 from bot.config import Delivery
-from bot.outbox import BACKOFF_BASE, BACKOFF_CAP, Deferred, Pacer, backoff
+from bot.outbox.pacing import BACKOFF_BASE, BACKOFF_CAP, Deferred, Pacer, backoff
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 

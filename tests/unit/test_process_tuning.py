@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.bootstrap import SWITCH_INTERVAL, process_tuning
+from bot.serve import SWITCH_INTERVAL, process_tuning
 
 
 def test_the_tuning_holds_inside_and_is_undone_on_exit() -> None:

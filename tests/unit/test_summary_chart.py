@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from bot.chart import trend_png
+from bot.present.chart import trend_png
 from metrics.summary import TrendPoint
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

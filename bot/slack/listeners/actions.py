@@ -1,5 +1,5 @@
 """Buttons on lead cards: contacted (five ways), take it, reject (a modal), snooze,
-reassign. Each click becomes one `bot.leads.act` call; the card then updates in place."""
+reassign. Each click becomes one `bot.app.clicks.act` call; the card then updates in place."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 
 from slack_bolt import App, Respond
 
-from bot.i18n import t
-from bot.leads import Result, role_of
+from bot.app.clicks import Result, role_of
 from bot.links import is_row_id
+from bot.present.i18n import t
 from bot.slack import blocks
 from bot.slack.context import SlackContext, ack_at_once
 from bot.slack.listeners.common import perform, where

@@ -6,10 +6,10 @@ from typing import Any
 
 from slack_bolt import App, Respond
 
+from bot.app.reports import report
 from bot.config import TeamConfig
-from bot.i18n import t
 from bot.present.command import CommandError, parse_command
-from bot.services import report
+from bot.present.i18n import t
 from bot.slack import blocks
 from bot.slack.context import SlackContext, ack_at_once
 from metrics.errors import PeriodError

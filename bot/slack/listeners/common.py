@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.i18n import t
-from bot.leads import Click, ClickOutcome, Result, act
-from bot.services import report
+from bot.app.clicks import Click, ClickOutcome, Result, act
+from bot.app.reports import report
+from bot.present.i18n import t
 from bot.slack import blocks
 from bot.slack.context import SlackContext
 from metrics.model import ActionKind

@@ -9,8 +9,9 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.i18n import t
-from bot.leads import enqueue, receive_handoffs
+from bot.app.handoffs import receive_handoffs
+from bot.app.messages import enqueue
+from bot.present.i18n import t
 from bot.slack.context import SlackContext, ack_at_once
 from bot.slack.parsing import read_handoff_message
 from storage import leads as store

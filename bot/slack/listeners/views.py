@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.i18n import t
+from bot.present.i18n import t
 from bot.slack.context import SlackContext
 from bot.slack.listeners.common import perform
 from metrics.model import ActionKind

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.app.clicks import SNOOZE_MINUTES
 from bot.config import Settings
-from bot.leads import SNOOZE_MINUTES
 from metrics.model import ActionKind, ContactChannel
 
 

@@ -3,7 +3,7 @@
 Teams Workflows cards cannot call the bot back (no `Action.Submit`), so a card carries
 signed links (`bot/links.py`). Link scanners (Safe Links, Teams previews) fetch every
 GET, so GET only shows the lead and a form; only the form's POST records anything, and
-it records through `bot.leads.act`, exactly as a Slack click does.
+it records through `bot.app.clicks.act`, exactly as a Slack click does.
 
 Identity: without an Azure bot registration Teams tells us nothing about who clicked.
 The signed link is the credential: a link sent to one rep acts as that rep; a link
@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.app.clicks import Click, ClickOutcome, act
 from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import Settings
-from bot.leads import Click, ClickOutcome, act
 from bot.links import ExpiredLinkError, LinkSigner, TamperedLinkError, is_row_id
 from bot.teams.ack import csrf
 from bot.teams.ack.choice import Choice, ChoiceError, read_choice
@@ -97,7 +97,7 @@ class AckLinks:
         return response
 
     async def submit(self, request: Request) -> Response:
-        """POST: records the choice, once, as `bot.leads.act` does for a Slack click."""
+        """POST: records the choice, once, as `bot.app.clicks.act` does for a Slack click."""
         try:
             link = await self._verify(request)
             form = await self._read_form(request)

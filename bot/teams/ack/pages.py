@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 
 from starlette.responses import HTMLResponse
 
+from bot.app.clicks import SNOOZE_MINUTES, ClickOutcome, Result
 from bot.clock import Clock
 from bot.config import Settings
-from bot.i18n import t
-from bot.leads import SNOOZE_MINUTES, ClickOutcome, Result
+from bot.present.i18n import t
 from bot.present.status import ACK_PAGE, lead_status
 from bot.present.words import reason_label
 from bot.teams.ack import csrf

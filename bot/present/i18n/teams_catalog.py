@@ -1,4 +1,4 @@
-"""Strings of the Microsoft Teams cards. Merged into the catalog by `bot/i18n/catalog.py`.
+"""Strings of the Microsoft Teams cards. Merged into the catalog by `bot/present/i18n/catalog.py`.
 
 Plain text only: Adaptive Cards show neither Slack's `:emoji:` codes nor its mrkdwn."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n.catalog import CATALOG
+from bot.present.i18n.catalog import CATALOG
 
 LOCALES = ("en", "ja")
 

@@ -29,7 +29,8 @@ from bot.http.metrics import Metrics
 from bot.http.server import Server
 from bot.http.webhooks import HandoffDoor
 from bot.links import LinkSigner
-from bot.outbox import LEASE, Deliverer, OutboxWorker
+from bot.outbox.engine import LEASE
+from bot.outbox.worker import OutboxWorker
 from bot.scheduler import Job, Scheduler, Ticker
 from bot.slack.app import build_app
 from bot.slack.context import SlackContext
@@ -37,10 +38,11 @@ from bot.slack.listeners.actions import answers_later
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
 from bot.slack.readiness import SlackReadiness
+from bot.slack.sender import Deliverer
 from bot.teams.ack.links import ack_routes
-from bot.teams.delivery import TeamsDeliverer
 from bot.teams.messenger import DEFAULT_TIMEOUT, TeamsMessenger
 from bot.teams.outgoing import OutgoingDoor
+from bot.teams.sender import TeamsDeliverer
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision
 
@@ -148,7 +150,7 @@ def process_tuning() -> Iterator[None]:
 
 def default_jobs() -> list[Job]:
     """What each tick runs after the SLA sweep."""
-    from bot.summary import enqueue_due_summaries
+    from bot.app.summaries import enqueue_due_summaries
 
     return [enqueue_due_summaries]
 

@@ -1,5 +1,5 @@
 """The Teams sender: the outbox's rows of platform "teams", on the rules every platform
-shares (`bot.outbox.OutboxSender`), paced per webhook URL.
+shares (`bot.outbox.engine.OutboxSender`), paced per webhook URL.
 
 A row names its team, never the webhook URL (a credential, and it may be rotated in the
 environment while rows wait): the URL is read from the settings when the row is sent.
@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.app.messages import platforms_of
 from bot.clock import Clock
 from bot.config import Settings, TeamConfig
-from bot.leads import platforms_of
 from bot.links import LinkSigner, ack_url
-from bot.outbox import LEASE, OutboxSender, Refusal, Undeliverable
+from bot.outbox.engine import LEASE, OutboxSender, Refusal, Undeliverable
 from bot.teams.cards import CHART_PLACEHOLDER, Card, digest_card, lead_card
 from bot.teams.messenger import TeamsMessenger, TeamsSendError
 from metrics.routing import MessageKind, Platform

@@ -1,4 +1,4 @@
-"""Strings of the weekly summary. Merged into the catalog by `bot/i18n/catalog.py`."""
+"""Strings of the weekly summary. Merged into the catalog by `bot/present/i18n/catalog.py`."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.i18n.ack_catalog import ACK
-from bot.i18n.summary_catalog import SUMMARY
-from bot.i18n.teams_catalog import TEAMS
+from bot.present.i18n.ack_catalog import ACK
+from bot.present.i18n.summary_catalog import SUMMARY
+from bot.present.i18n.teams_catalog import TEAMS
 
 CATALOG: dict[str, dict[str, str]] = {
     "report.title": {

@@ -30,9 +30,8 @@ from typing import IO, BinaryIO, Generic, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.clock import Clock
-from bot.config import Settings
-from bot.fields import (
+from bot.app.actions import check_actions, record_actions
+from bot.app.fields import (
     ACTION_COLUMNS,
     ACTION_REQUIRED,
     LEAD_COLUMNS,
@@ -43,7 +42,9 @@ from bot.fields import (
     validate_action,
     validate_lead,
 )
-from bot.services import check_actions, ingest_leads, lead_schedule, record_actions
+from bot.app.handoffs import ingest_leads, lead_schedule
+from bot.clock import Clock
+from bot.config import Settings
 from storage import repository as repo
 from storage.engine import writing
 

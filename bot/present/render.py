@@ -7,7 +7,7 @@ import csv
 import io
 from collections.abc import Sequence
 
-from bot.i18n import t
+from bot.present.i18n import t
 from bot.present.report import percent, report_team, report_title
 from bot.present.table import aligned
 from metrics.rates import Counts

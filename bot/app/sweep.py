@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from bot.app.messages import Message, enqueue_many, platforms_of
 from bot.config import Settings, TeamConfig
-from bot.leads import Message, enqueue_many, platforms_of
 from metrics import digests
 from metrics.digests import Digest, TeamsDigest
 from metrics.model import ActionKind, NewAction

@@ -15,10 +15,10 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, select, update
 
+from bot.app.messages import enqueue, platforms_of
+from bot.app.teams import UnknownTeamError, team_ids
 from bot.config import Settings, TeamConfig
-from bot.i18n import t
-from bot.leads import enqueue, platforms_of
-from bot.services import UnknownTeamError, team_ids
+from bot.present.i18n import t
 from bot.slack.summary_blocks import summary_blocks
 from bot.teams.cards import CHART_PLACEHOLDER, summary_card
 from metrics.rates import Counts
@@ -68,7 +68,7 @@ def build_summary(
     conn: Connection, settings: Settings, team: str, week: str, as_of: datetime
 ) -> Summary:
     """The summary of `team`'s ISO `week` (read in the team's time zone), as of `as_of`:
-    the same numbers as `bot.services.report` gives for that week and team. Reads only."""
+    the same numbers as `bot.app.reports.report` gives for that week and team. Reads only."""
     config = _team(settings, team)
     iso = parse_week(week)
     found = reports.team_id(conn, config.name)
@@ -124,7 +124,7 @@ def _enqueue(
         queued += _enqueue_slack(conn, settings, summary, channel=channel, keys=keys, now=now)
     if Platform.TEAMS in to:
         # the card is made now, from this summary; its chart URL is signed when it is
-        # delivered (bot.teams.delivery), so the days the image lives start from then
+        # delivered (bot.teams.sender), so the days the image lives start from then
         card = summary_card(summary, CHART_PLACEHOLDER, settings.locale)
         teams = {"kind": "summary", "team": summary.team, "week": summary.week, "card": card}
         if enqueue(conn, keys.teams, teams, now, target=summary.team, platform="teams"):

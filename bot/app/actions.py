@@ -1,0 +1,105 @@
+"""Actions recorded from outside a click (a CSV of actions): checked against their leads,
+recorded once however often they are sent."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from bot.app.fields import ActionInput, FieldError
+from bot.config import Settings
+from metrics.model import NewAction
+from storage import repository as repo
+from storage.types import truncate_to_second
+
+
+def action_key(action: ActionInput, origin: str) -> str:
+    """Two records of the same thing (same lead, moment, kind, person) are one action."""
+    parts = (
+        action.source,
+        action.external_id,
+        truncate_to_second(action.at).isoformat(),
+        action.kind.value,
+        action.channel or "",
+        action.actor_email or "",
+        action.reason or "",
+        action.new_owner_email or "",
+    )
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return f"{origin}:{digest}"
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    recorded: int
+    already_recorded: int
+    errors: list[tuple[int, FieldError]]  # (index in the input, problem)
+
+
+def check_actions(
+    conn: Connection, actions: Sequence[ActionInput]
+) -> tuple[dict[tuple[str, str], repo.LeadRef], list[tuple[int, FieldError]]]:
+    """What the fields alone cannot tell: the lead exists, and the action is not before it."""
+    leads = repo.find_leads(conn, (a.key for a in actions))
+    errors = []
+    for i, action in enumerate(actions):
+        ref = leads.get(action.key)
+        if ref is None:
+            errors.append(
+                (
+                    i,
+                    FieldError(
+                        "external_id",
+                        f'no lead "{action.external_id}" from source "{action.source}"',
+                    ),
+                )
+            )
+        elif truncate_to_second(action.at) < ref.handed_off_at:
+            errors.append(
+                (
+                    i,
+                    FieldError(
+                        "at",
+                        f"{action.at.isoformat()} is before the lead's handoff "
+                        f"{ref.handed_off_at.isoformat()}",
+                    ),
+                )
+            )
+    return leads, errors
+
+
+def record_actions(
+    conn: Connection,
+    settings: Settings,
+    actions: Sequence[ActionInput],
+    now: datetime,
+    via: str,
+) -> ActionOutcome:
+    """Appends the valid actions; refuses the others, saying why, and records none twice."""
+    leads, errors = check_actions(conn, actions)
+    bad = {i for i, _ in errors}
+    rows = []
+    for i, action in enumerate(actions):
+        if i in bad:
+            continue
+        reason = settings.reason(action.reason) if action.reason else None
+        rows.append(
+            NewAction(
+                lead_id=leads[action.key].id,
+                at=action.at,
+                kind=action.kind,
+                idempotency_key=action_key(action, via),
+                via=via,
+                channel=action.channel,
+                reason=reason.code if reason else action.reason,
+                excludes=bool(reason and reason.excludes),
+                actor_email=action.actor_email,
+                new_owner_email=action.new_owner_email,
+            )
+        )
+    inserted = repo.add_actions(conn, rows, now)
+    return ActionOutcome(len(inserted), len(rows) - len(inserted), errors)

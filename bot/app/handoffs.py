@@ -1,0 +1,138 @@
+"""A handoff arrives (webhook, Slack handoff channel, CSV import): the lead is recorded with
+its SLA deadline and first reminder, and its cards are queued in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine
+
+from bot.app.fields import LeadInput
+from bot.app.messages import Message, enqueue_many, platforms_of
+from bot.app.teams import UnknownTeamError, team_ids
+from bot.config import Settings, TeamConfig
+from metrics.nudges import NextNudge, next_nudge
+from metrics.routing import MessageKind, Platform
+from metrics.sla import due_at
+from storage import repository as repo
+from storage.engine import writing
+
+
+@dataclass(frozen=True)
+class HandoffResult:
+    ids: dict[tuple[str, str], int]  # every lead of the request, new or known
+    new: frozenset[int]
+
+
+def card_keys(team: TeamConfig, lead: LeadInput) -> list[tuple[str, dict[str, object]]]:
+    """The Slack cards a new lead sends: to its owner (who may turn out to be unknown in
+    Slack; then it goes to the team channel as unassigned), and to the team channel if
+    asked. None for a team that is not on Slack."""
+    cards: list[tuple[str, dict[str, object]]] = []
+    if Platform.SLACK not in platforms_of(team, MessageKind.LEAD_CARD):
+        return cards
+    if lead.owner_email:
+        cards.append(("owner", {"to": "owner"}))
+    elif team.slack_channel:
+        cards.append(("channel", {"to": "channel"}))
+    if team.post_to_channel and team.slack_channel and lead.owner_email:
+        cards.append(("channel", {"to": "channel"}))
+    return cards
+
+
+def receive_handoffs(
+    engine: Engine, settings: Settings, leads: Sequence[LeadInput], now: datetime
+) -> HandoffResult:
+    """Records the leads and, in the same transaction, the cards they send: a lead is
+    never stored without its card queued, nor a card queued for a lead not stored."""
+    with writing(engine) as conn:
+        created = ingest_leads(conn, settings, leads, now)
+        # the leads this request did not create were there before (or were made meanwhile
+        # by a concurrent request, which the insert waited for): only those are looked up
+        ids = dict(created)
+        known = repo.find_leads(conn, (lead.key for lead in leads if lead.key not in created))
+        ids.update((key, ref.id) for key, ref in known.items())
+        cards: list[Message] = []
+        for lead in leads:
+            lead_id = created.get(lead.key)
+            if lead_id is None:
+                continue
+            team = settings.team(lead.team)
+            assert team is not None  # ingest_leads refused unknown teams
+            cards += [
+                Message(
+                    f"card:{lead_id}:{suffix}", {"kind": "lead_card", "lead_id": lead_id, **payload}
+                )
+                for suffix, payload in card_keys(team, lead)
+            ]
+            if Platform.TEAMS in platforms_of(team, MessageKind.LEAD_CARD):
+                # one card in the team's channel: a webhook reaches no one directly
+                cards.append(
+                    Message(
+                        f"card:{lead_id}:teams",
+                        {"kind": "lead_card", "lead_id": lead_id},
+                        target=team.name,
+                        platform="teams",
+                    )
+                )
+        enqueue_many(conn, cards, now)
+        return HandoffResult(ids, frozenset(created.values()))
+
+
+def ingest_leads(
+    conn: Connection, settings: Settings, leads: Sequence[LeadInput], now: datetime
+) -> dict[tuple[str, str], int]:
+    """Records handoffs; a (source, external_id) already known is left alone.
+    Returns the ids of the leads that are new."""
+    ids = team_ids(conn, settings, now)
+    new = []
+    for lead in leads:
+        team = settings.team(lead.team)
+        if team is None:
+            raise UnknownTeamError(lead.team, [t.name for t in settings.teams])
+        due, first = lead_schedule(team, lead.handed_off_at, now)
+        new.append(
+            repo.NewLead(
+                source=lead.source,
+                external_id=lead.external_id,
+                team_id=ids[team.name],
+                handed_off_at=lead.handed_off_at,
+                due_at=due,
+                owner_email=lead.owner_email,
+                name=lead.name,
+                company=lead.company,
+                email=lead.email,
+                campaign=lead.campaign,
+                next_nudge_at=first.at if first else None,
+                nudge_stage=first.stage.value if first else None,
+            )
+        )
+    return repo.add_leads(conn, new, now)
+
+
+def lead_schedule(
+    team: TeamConfig, handed_off_at: datetime, now: datetime
+) -> tuple[datetime, NextNudge | None]:
+    """A new lead's SLA deadline and first reminder. Raises what the business calendar
+    raises (e.g. CalendarError: no working time for years): an import asks this of every
+    row before it writes any."""
+    due = due_at(handed_off_at, team.sla, team.calendar)
+    # a lead handed off before the lookback (an import of history) is counted, not chased
+    chase = handed_off_at >= now - timedelta(days=team.nudges.lookback_days)
+    first = (
+        next_nudge(
+            None,
+            0,
+            handed_off_at=handed_off_at,
+            due_at=due,
+            cycle_start=None,
+            sla_minutes=team.sla.minutes,
+            policy=team.nudges,
+            calendar=team.calendar,
+        )
+        if chase
+        else None
+    )
+    return due, first
