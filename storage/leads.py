@@ -5,52 +5,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Select, Table, and_, bindparam, case, func, select, update
 from sqlalchemy.sql.expression import ColumnElement
 
+from metrics.views import LeadView, Person
 from storage.action_rules import exclusion, qualifying
 from storage.repository import ACTIONS, LEADS, REPS, TEAMS, _insert
 from storage.tables import OutboxMessage, SlackEvent
 
 OUTBOX = cast(Table, OutboxMessage.__table__)
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    email: str
-    slack_user_id: str | None
-    timezone: str | None
-    display_name: str | None
-
-
-@dataclass(frozen=True)
-class LeadView:
-    """One lead as a card shows it."""
-
-    id: int
-    source: str
-    external_id: str
-    team: str
-    handed_off_at: datetime
-    due_at: datetime
-    name: str | None
-    company: str | None
-    email: str | None
-    campaign: str | None
-    owner: Person | None
-    first_action_at: datetime | None
-    first_action_kind: str | None
-    first_action_channel: str | None
-    first_actor: Person | None
-    first_reason: str | None
-    excluded_at: datetime | None
-    exclusion_reason: str | None
-    snoozed_until: datetime | None
 
 
 def _person(row: Any, prefix: str) -> Person | None:

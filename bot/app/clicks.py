@@ -14,6 +14,7 @@ from metrics import access, clicks
 from metrics.access import Ownership, Role
 from metrics.clicks import SNOOZE_MINUTES, Click, Result, snooze_end
 from metrics.model import ActionKind
+from metrics.views import LeadView
 from storage import leads as store
 from storage import repository as repo
 from storage.engine import writing
@@ -62,7 +63,7 @@ def new_owner_scope(
 @dataclass(frozen=True)
 class ClickOutcome:
     result: Result
-    lead: store.LeadView | None = None
+    lead: LeadView | None = None
     role: Role | None = None
     took_over: bool = False
     detail: str = ""

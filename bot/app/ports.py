@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from storage.leads import Person
+from metrics.views import Person
 
 
 class PeopleLookup(Protocol):

@@ -14,7 +14,7 @@ from bot.present.words import human_minutes, reason_label
 
 
 class LeadFacts(Protocol):
-    """What the status line reads of a lead (`storage.leads.LeadView` has it)."""
+    """What the status line reads of a lead (`metrics.views.LeadView` has it)."""
 
     @property
     def handed_off_at(self) -> datetime: ...

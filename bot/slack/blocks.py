@@ -21,7 +21,7 @@ from bot.present.words import human_minutes, reason_label
 from metrics.model import ContactChannel, RejectReason
 from metrics.rates import Counts
 from metrics.report import Report
-from storage.leads import LeadView, Person
+from metrics.views import LeadView, Person
 
 Block = dict[str, Any]
 

@@ -21,6 +21,7 @@ from bot.present.words import human_minutes
 from bot.slack import blocks
 from bot.slack.messenger import SlackMessenger
 from bot.slack.people import Directory
+from metrics.views import Person
 from storage import leads as store
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class SlackContext:
     def locale(self) -> str:
         return self.settings.locale
 
-    def tz_of(self, person: store.Person | None, team_name: str | None) -> ZoneInfo:
+    def tz_of(self, person: Person | None, team_name: str | None) -> ZoneInfo:
         if person is not None and person.timezone:
             try:
                 return ZoneInfo(person.timezone)

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from bot.clock import Clock
 from bot.slack.messenger import SlackMessenger
+from metrics.views import Person
 from storage import leads as store
 from storage.engine import writing
 
@@ -17,7 +18,7 @@ class Directory:
         self.messenger = messenger
         self.clock = clock
 
-    def by_slack_id(self, user_id: str) -> store.Person | None:
+    def by_slack_id(self, user_id: str) -> Person | None:
         """The person behind a Slack user id, by their email (users:read.email)."""
         with self.engine.connect() as conn:
             known = store.person_by_slack_id(conn, user_id)
@@ -28,7 +29,7 @@ class Directory:
             return None
         return self._remember(user.email, user.id, user.timezone, user.name)
 
-    def by_email(self, email: str) -> store.Person | None:
+    def by_email(self, email: str) -> Person | None:
         """The person with this email, with their Slack id if Slack knows them."""
         with self.engine.connect() as conn:
             known = store.person_by_email(conn, email)
@@ -41,7 +42,7 @@ class Directory:
 
     def _remember(
         self, email: str, user_id: str, timezone: str | None, name: str | None
-    ) -> store.Person | None:
+    ) -> Person | None:
         with writing(self.engine) as conn:
             store.remember_slack_user(
                 conn,

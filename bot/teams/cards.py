@@ -29,7 +29,7 @@ from bot.present.words import human_minutes
 from metrics.rates import Counts
 from metrics.report import Report
 from metrics.summary import Change, Summary
-from storage.leads import LeadView, Person
+from metrics.views import LeadView, Person
 
 Card = dict[str, Any]
 Element = dict[str, Any]

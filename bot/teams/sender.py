@@ -30,10 +30,10 @@ from bot.outbox.engine import LEASE, OutboxSender, Refusal, Undeliverable
 from bot.teams.cards import CHART_PLACEHOLDER, Card, digest_card, lead_card
 from bot.teams.messenger import TeamsMessenger, TeamsSendError
 from metrics.routing import MessageKind, Platform
+from metrics.views import LeadView
 from storage import leads as store
 from storage import nudges as nudge_store
 from storage import reports
-from storage.leads import LeadView
 
 CHART_TTL = timedelta(days=14)
 

@@ -25,6 +25,7 @@ from bot.config import Settings, parse_settings
 from bot.links import LinkSigner, ack_url
 from bot.teams.ack.links import ack_routes
 from metrics.model import ActionKind, ContactChannel
+from metrics.views import LeadView
 from storage import leads as store
 from storage.repository import ensure_reps
 from storage.tables import Action
@@ -84,7 +85,7 @@ class Site:
             rows = conn.execute(select(ACTIONS).order_by(ACTIONS.c.id)).mappings()
             return [dict(r) for r in rows]
 
-    def view(self, lead_id: int) -> store.LeadView:
+    def view(self, lead_id: int) -> LeadView:
         with self.engine.connect() as conn:
             lead = store.lead_view(conn, lead_id)
         assert lead is not None

@@ -15,7 +15,7 @@ from bot.slack import blocks
 from metrics.periods import Period
 from metrics.rates import Counts
 from metrics.report import Report
-from storage.leads import LeadView, Person
+from metrics.views import LeadView, Person
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 HANDED = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)

@@ -27,7 +27,7 @@ from metrics.periods import Period
 from metrics.rates import Counts
 from metrics.report import Report
 from metrics.summary import IsoWeek, Summary, trend_point, trend_weeks
-from storage.leads import LeadView, Person
+from metrics.views import LeadView, Person
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests" / "fixtures" / "schemas" / "adaptive-card-1.4.schema.json"

@@ -11,6 +11,7 @@ from bot.present.i18n import t
 from bot.slack import blocks
 from bot.slack.context import SlackContext
 from metrics.model import ActionKind
+from metrics.views import LeadView
 from storage import leads as store
 from storage.reports import team_id as find_team_id
 
@@ -75,7 +76,7 @@ def perform(
     return outcome
 
 
-def amend_digest(ctx: SlackContext, body: dict[str, Any], lead: store.LeadView) -> None:
+def amend_digest(ctx: SlackContext, body: dict[str, Any], lead: LeadView) -> None:
     """Replaces the lead's buttons in the digest clicked by what happened to it; the
     other leads of the digest keep theirs."""
     channel, ts = where(body)

@@ -36,6 +36,7 @@ from bot.links import ExpiredLinkError, LinkSigner, TamperedLinkError, is_row_id
 from bot.teams.ack import csrf
 from bot.teams.ack.choice import Choice, ChoiceError, read_choice
 from bot.teams.ack.pages import Pages
+from metrics.views import LeadView, Person
 from storage import leads as store
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ class AckLinks:
 
     # ------------------------------------------------------------ database
 
-    def _load(self, link: _Link) -> tuple[store.LeadView, store.Person | None]:
+    def _load(self, link: _Link) -> tuple[LeadView, Person | None]:
         with self.engine.connect() as conn:
             lead = store.lead_view(conn, link.lead_id)
             sent_to = store.person_by_id(conn, link.rep_id) if link.rep_id is not None else None
@@ -210,7 +211,7 @@ class AckLinks:
         return self.pages.expired(in_slack=in_slack)
 
 
-def _people(settings: Settings, lead: store.LeadView) -> list[str]:
+def _people(settings: Settings, lead: LeadView) -> list[str]:
     """Whom a channel link's form offers to act as: the team's reps, then managers."""
     team = settings.team(lead.team)
     if team is None:

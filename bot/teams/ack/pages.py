@@ -31,7 +31,7 @@ from bot.present.words import reason_label
 from bot.teams.ack import csrf
 from bot.teams.ack.choice import Choice
 from metrics.model import ActionKind, ContactChannel
-from storage.leads import LeadView, Person
+from metrics.views import LeadView, Person
 
 
 class Html(str):
