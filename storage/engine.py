@@ -7,6 +7,34 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+# what the layers above pass around and catch, named here so that no module outside
+# storage/ imports SQLAlchemy (an import-linter contract keeps it so)
+__all__ = [
+    "DEFAULT_URL",
+    "Connection",
+    "DatabaseError",
+    "Engine",
+    "is_unavailable",
+    "make_engine",
+    "normalise_url",
+    "writing",
+]
+
+DatabaseError = SQLAlchemyError
+
+
+def is_unavailable(err: BaseException) -> bool:
+    """The database is unreachable or every pooled connection stayed busy (a door answers
+    503 and keeps nothing), as opposed to a fault in our own SQL (a 500)."""
+    if isinstance(err, PoolTimeoutError):
+        return True
+    if isinstance(err, DBAPIError):
+        return isinstance(err, OperationalError) or bool(err.connection_invalidated)
+    return False
+
 
 DEFAULT_URL = "sqlite:///ignorerate.db"
 

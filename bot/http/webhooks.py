@@ -20,13 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.app.db import DatabaseError, Engine, is_unavailable
 from bot.app.fields import LEAD_COLUMNS, FieldError, LeadInput, validate_lead
 from bot.app.handoffs import receive_handoffs
 from bot.app.ports import PeopleLookup
@@ -140,11 +138,9 @@ class HandoffDoor:
                 result = receive_handoffs(
                     self.engine, self.settings, [lead for _, lead in good], self.clock.now()
                 )
-            except DBAPIError as err:
-                if not (isinstance(err, OperationalError) or err.connection_invalidated):
+            except DatabaseError as err:
+                if not is_unavailable(err):
                     raise  # a fault of ours, not the database's absence: a 500
-                return self._unavailable(err)
-            except PoolTimeoutError as err:  # every pooled connection busy for 30 s
                 return self._unavailable(err)
             for index, lead in good:
                 lead_id = result.ids[lead.key]
