@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -17,7 +17,6 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import SlackResponse
-from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
@@ -38,12 +37,12 @@ from bot.slack.listeners.actions import answers_later
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
 from bot.slack.readiness import SlackReadiness
-from bot.slack.sender import Deliverer
+from bot.slack.sender import slack_outbox
 from bot.teams.ack.links import ack_routes
 from bot.teams.messenger import DEFAULT_TIMEOUT, TeamsMessenger
 from bot.teams.outgoing import OutgoingDoor
-from bot.teams.sender import TeamsDeliverer
-from storage.engine import make_engine
+from bot.teams.sender import teams_outbox
+from storage.engine import Engine, make_engine
 from storage.migrate import current_revision, head_revision
 
 log = logging.getLogger("ignorerate")
@@ -68,6 +67,18 @@ def engine_for(settings: Settings, *, require_current_schema: bool = True) -> En
 
 
 @dataclass
+class Integration:
+    """A platform as `serve` plugs it in, once: its name, the routes it adds to the server,
+    and the worker running its outbox sender (None: nothing to deliver). `gated`: the
+    worker waits for the platform's readiness check to pass (Slack's token)."""
+
+    name: str
+    routes: list[BaseRoute] = field(default_factory=list)
+    worker: OutboxWorker | None = None
+    gated: bool = False
+
+
+@dataclass
 class Service:
     """Everything `ignorerate serve` runs, built from Settings and the environment."""
 
@@ -76,35 +87,49 @@ class Service:
     metrics: Metrics
     slack_mode: str  # "http", "socket" or "off"
     server: Server  # what `app` serves
-    worker: OutboxWorker | None = None
+    integrations: list[Integration] = field(default_factory=list)
     socket: SocketModeHandler | None = None
     listeners: ThreadPoolExecutor | None = None
     scheduler: Scheduler | None = None
-    teams_worker: OutboxWorker | None = None  # runs whether Slack is on or off
     clicks: ThreadPoolExecutor | None = None  # clicks answered first, before Bolt sees them
     # the bot token checked (and the socket opened) before Slack is served; its `on_ready`
-    # starts `worker`, so cards wait in the outbox without spending tries meanwhile
+    # starts the gated workers, so cards wait in the outbox without spending tries meanwhile
     slack_readiness: SlackReadiness | None = None
 
     def __post_init__(self) -> None:
         if self.slack_readiness is not None:
-            self.slack_readiness.on_ready = self.start_slack_worker
+            self.slack_readiness.on_ready = self._start_gated
+
+    def worker_of(self, name: str) -> OutboxWorker | None:
+        """The worker of platform `name`'s sender, if it has one here."""
+        return next((i.worker for i in self.integrations if i.name == name), None)
+
+    @property
+    def worker(self) -> OutboxWorker | None:
+        return self.worker_of("slack")
+
+    def _workers(self, *, gated: bool | None = None) -> list[OutboxWorker]:
+        return [
+            i.worker
+            for i in self.integrations
+            if i.worker is not None and (gated is None or i.gated == gated)
+        ]
 
     def start(self) -> None:
         if self.scheduler is not None:
             self.scheduler.start()  # first: a second scheduler on one SQLite file stops here
-        if self.teams_worker is not None:
-            self.teams_worker.start()
-            self.teams_worker.wake()  # whatever was left pending by the last run
+        for worker in self._workers(gated=False):
+            worker.start()
+            worker.wake()  # whatever was left pending by the last run
         if self.slack_readiness is not None:
             self.slack_readiness.start()  # raises SlackTokenError on a token Slack refuses
-        elif self.worker is not None:
-            self.start_slack_worker()
+        else:
+            self._start_gated()
 
-    def start_slack_worker(self) -> None:
-        assert self.worker is not None
-        self.worker.start()
-        self.worker.wake()  # whatever was left pending by the last run
+    def _start_gated(self) -> None:
+        for worker in self._workers(gated=True):
+            worker.start()
+            worker.wake()  # whatever was left pending by the last run
 
     def stop(self) -> None:
         if self.slack_readiness is not None:
@@ -116,10 +141,21 @@ class Service:
                 pool.shutdown(wait=True)  # work after an answer finishes before we go
         if self.scheduler is not None:
             self.scheduler.stop()
-        for worker in (self.worker, self.teams_worker):
-            if worker is not None:
-                worker.stop()
+        for worker in self._workers():
+            worker.stop()
         self.engine.dispose()
+
+
+def wake_all(integrations: list[Integration]) -> Callable[[], None]:
+    """Wakes every platform's sender: something was queued (each claims only its own).
+    Reads `integrations` when called, so it can be handed out before the list is full."""
+
+    def wake() -> None:
+        for integration in integrations:
+            if integration.worker is not None:
+                integration.worker.wake()
+
+    return wake
 
 
 @contextmanager
@@ -212,6 +248,23 @@ def teams_lease(env: Environment) -> timedelta:
     return lease
 
 
+@dataclass(frozen=True)
+class _Common:
+    """What every platform's parts are built from."""
+
+    engine: Engine
+    settings: Settings
+    env: Environment
+    clock: Clock
+    metrics: Metrics
+    lull: Lull  # what is answered over HTTP goes before the work in the background
+    interval: float  # the outbox workers' longest sleep
+    wake: Callable[[], None]  # wakes every platform's sender
+
+    def count(self, status: str) -> None:
+        self.metrics.outbox.labels(status).inc()
+
+
 def build_service(
     settings: Settings,
     env: Environment,
@@ -224,45 +277,79 @@ def build_service(
     drive ticks by hand)."""
     teams = teams_setup(settings, env)  # first: a missing variable stops the start at once
     engine = engine_for(settings)
-    metrics = Metrics()
-    lull = Lull()  # what is answered over HTTP goes before the work in the background
-    extra_routes, teams_worker = _teams_parts(
+    integrations: list[Integration] = []
+    common = _Common(
+        engine, settings, env, clock, Metrics(), Lull(), outbox_interval, wake_all(integrations)
+    )
+    integrations.append(_teams(common, teams))
+    slack = _slack(common)
+    if slack is not None:
+        integrations.append(slack.integration)
+    door = HandoffDoor(engine, settings, env.webhook_secret, clock, common.metrics)
+    door.wake_outbox = common.wake
+    door.directory = slack.directory if slack is not None else None
+    server = Server(
         engine,
-        settings,
-        env,
-        teams,
-        clock=clock,
-        metrics=metrics,
-        interval=outbox_interval,
-        lull=lull,
+        common.metrics,
+        door,
+        slack.bolt if slack is not None else None,
+        extra_routes=[route for i in integrations for route in i.routes],
+        answers_later=answers_later,
+        background=slack.clicks if slack is not None else None,
+        verifier=slack.verifier if slack is not None else None,
+        lull=common.lull,
+        slack_link=slack.readiness if slack is not None else None,
+        metrics_token=env.metrics_token,
+    )
+    return Service(
+        server.app(),
+        engine,
+        common.metrics,
+        slack.mode if slack is not None else "off",
+        server,
+        integrations,
+        socket=slack.socket if slack is not None else None,
+        listeners=slack.listeners if slack is not None else None,
+        scheduler=_scheduler(common, scheduler_interval),
+        clicks=slack.clicks if slack is not None else None,
+        slack_readiness=slack.readiness if slack is not None else None,
     )
 
-    def wake_all(slack: Callable[[], None] | None = None) -> Callable[[], None]:
-        def wake() -> None:
-            if slack is not None:
-                slack()
-            if teams_worker is not None:
-                teams_worker.wake()
 
-        return wake
+def _scheduler(common: _Common, interval: float | None) -> Scheduler | None:
+    if interval is None:
+        return None
+    ticker = Ticker(
+        common.engine,
+        common.settings,
+        common.clock,
+        jobs=default_jobs(),
+        on_queued=common.wake,
+        on_tick=lambda result: common.metrics.ticks.labels(result).inc(),
+    )
+    return Scheduler(ticker, interval)
 
-    def scheduler(wake: Callable[[], None]) -> Scheduler | None:
-        if scheduler_interval is None:
-            return None
-        ticker = Ticker(
-            engine,
-            settings,
-            clock,
-            jobs=default_jobs(),
-            on_queued=wake,
-            on_tick=lambda result: metrics.ticks.labels(result).inc(),
-        )
-        return Scheduler(ticker, scheduler_interval)
 
+@dataclass(frozen=True)
+class _SlackParts:
+    integration: Integration
+    mode: str  # "http" or "socket"
+    directory: Directory
+    bolt: App | None  # served over HTTP; None in Socket Mode
+    verifier: SignatureVerifier | None
+    socket: SocketModeHandler | None
+    listeners: ThreadPoolExecutor
+    clicks: ThreadPoolExecutor
+    readiness: SlackReadiness
+
+
+def _slack(common: _Common) -> _SlackParts | None:
+    """Slack, when its tokens are set: the Bolt app (served over HTTP or Socket Mode),
+    its sender, and the readiness check its sender waits for."""
+    env, engine, clock = common.env, common.engine, common.clock
     token = env.slack_bot_token
     signing_secret = env.slack_signing_secret
     app_token = env.slack_app_token
-    door = HandoffDoor(engine, settings, env.webhook_secret, clock, metrics)
     if not token or not (signing_secret or app_token):
         missing = [
             name
@@ -277,25 +364,7 @@ def build_service(
             "wait in the outbox until Slack is configured.",
             " and ".join(missing),
         )
-        door.wake_outbox = wake_all()
-        server = Server(
-            engine,
-            metrics,
-            door,
-            None,
-            extra_routes=extra_routes,
-            lull=lull,
-            metrics_token=env.metrics_token,
-        )
-        return Service(
-            server.app(),
-            engine,
-            metrics,
-            "off",
-            server,
-            scheduler=scheduler(wake_all()),
-            teams_worker=teams_worker,
-        )
+        return None
     timeout = env.slack_api_timeout
     lease = env.outbox_lease or LEASE
     if env.outbox_lease is not None and lease <= timedelta(seconds=timeout):
@@ -309,26 +378,24 @@ def build_service(
     messenger = SlackMessenger(make_client(token, api_url, timeout))
     directory = Directory(engine, messenger, clock)
     sender = SlackMessenger(make_client(token, api_url, timeout, interactive=False))
-    deliverer = Deliverer(
+    outbox = slack_outbox(
         engine,
-        settings,
+        common.settings,
         sender,
         Directory(engine, sender, clock),
         clock=clock,
-        on_result=lambda status: metrics.outbox.labels(status).inc(),
+        on_result=common.count,
         lease=lease,
     )
-    worker = OutboxWorker(deliverer, outbox_interval, yield_to=lull.wait)
+    worker = OutboxWorker(outbox, common.interval, yield_to=common.lull.wait)
     ctx = SlackContext(
-        engine, settings, messenger, directory, clock, metrics, wake_all(worker.wake)
+        engine, common.settings, messenger, directory, clock, common.metrics, common.wake
     )
-    door.directory = directory
-    door.wake_outbox = wake_all(worker.wake)
     socket_mode = bool(app_token)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt")
     # a click's card can wait out a burst of requests; a slash command's answer, which
     # its sender waits for, goes to `listeners` at once
-    clicks = BackgroundExecutor(lull, max_workers=4, thread_name_prefix="click")
+    clicks = BackgroundExecutor(common.lull, max_workers=4, thread_name_prefix="click")
     # the token checked at start and, while Slack is down, in the background (Bolt would
     # call auth.test while building the app and fail the start)
     readiness = SlackReadiness([("SLACK_BOT_TOKEN", sender.client.auth_test)])
@@ -342,34 +409,18 @@ def build_service(
         request_verification_enabled=False,
     )
     socket = _socket_mode(bolt, app_token, readiness)
-    server = Server(
-        engine,
-        metrics,
-        door,
-        None if socket_mode else bolt,
-        extra_routes=extra_routes,
-        answers_later=answers_later,
-        background=clicks,
-        verifier=SignatureVerifier(signing_secret) if signing_secret else None,
-        lull=lull,
-        slack_link=readiness,
-        metrics_token=env.metrics_token,
-    )
     if socket_mode:
         log.info("Slack is on, over Socket Mode")
     else:
         log.info("Slack is on, over HTTP at POST /slack/events")
-    return Service(
-        server.app(),
-        engine,
-        metrics,
+    return _SlackParts(
+        Integration("slack", worker=worker, gated=True),
         "socket" if socket_mode else "http",
-        server,
-        worker,
+        directory,
+        None if socket_mode else bolt,
+        SignatureVerifier(signing_secret) if signing_secret else None,
         socket,
         listeners,
-        scheduler(wake_all(worker.wake)),
-        teams_worker,
         clicks,
         readiness,
     )
@@ -413,54 +464,30 @@ def _socket_mode(
     return socket
 
 
-def _teams_parts(
-    engine: Engine,
-    settings: Settings,
-    env: Environment,
-    teams: TeamsSetup | None,
-    *,
-    clock: Clock,
-    metrics: Metrics,
-    interval: float,
-    lull: Lull,
-) -> tuple[list[BaseRoute], OutboxWorker | None]:
+def _teams(common: _Common, teams: TeamsSetup | None) -> Integration:
     """The Teams doors (an @mention's outgoing webhook; with PUBLIC_BASE_URL and
-    IGNORERATE_LINK_SECRET, the one-click pages and chart images) and its sender."""
-    outgoing = OutgoingDoor(engine, settings, env.teams_outgoing_secret, clock, metrics)
+    IGNORERATE_LINK_SECRET, the one-click pages and chart images) and, when some team has a
+    webhook, its sender, which runs whether Slack is on or off."""
+    engine, settings, clock, metrics = common.engine, common.settings, common.clock, common.metrics
+    outgoing = OutgoingDoor(engine, settings, common.env.teams_outgoing_secret, clock, metrics)
     routes: list[BaseRoute] = [Route("/teams/outgoing", outgoing.handle, methods=["POST"])]
     if teams is None:
-        return routes, None
+        return Integration("teams", routes)
     routes.append(chart_route(engine, settings, teams.signer, clock))
     routes += ack_routes(engine, settings, teams.signer, clock, metrics)
-    worker = _teams_worker(
-        engine, settings, teams, clock=clock, metrics=metrics, interval=interval, lull=lull
-    )
-    return routes, worker
-
-
-def _teams_worker(
-    engine: Engine,
-    settings: Settings,
-    teams: TeamsSetup,
-    *,
-    clock: Clock,
-    metrics: Metrics,
-    interval: float,
-    lull: Lull,
-) -> OutboxWorker | None:
-    """The Teams sender's thread, when some team has a webhook; independent of Slack."""
     count = sum(1 for team in settings.teams if team.teams_webhook)
     if not count:
-        return None
-    deliverer = TeamsDeliverer(
+        return Integration("teams", routes)
+    outbox = teams_outbox(
         engine,
         settings,
         TeamsMessenger(),
         base_url=teams.base_url,
         signer=teams.signer,
         clock=clock,
-        on_result=lambda status: metrics.outbox.labels(status).inc(),
+        on_result=common.count,
         lease=teams.lease,
     )
     log.info("Teams is on: cards go to %d team channels", count)
-    return OutboxWorker(deliverer, interval, name="outbox-teams", yield_to=lull.wait)
+    worker = OutboxWorker(outbox, common.interval, name="outbox-teams", yield_to=common.lull.wait)
+    return Integration("teams", routes, worker)

@@ -48,15 +48,6 @@ class Digest:
     teams: tuple[str, ...]
     lead_ids: tuple[int, ...]
 
-    def payload(self) -> dict[str, object]:
-        return {
-            "kind": "digest",
-            "audience": self.audience,
-            "to": self.to,
-            "teams": list(self.teams),
-            "lead_ids": list(self.lead_ids),
-        }
-
 
 @dataclass(frozen=True)
 class TeamsDigest:
@@ -66,14 +57,6 @@ class TeamsDigest:
     team: str
     reminders: tuple[int, ...]
     escalations: tuple[int, ...]
-
-    def payload(self) -> dict[str, object]:
-        return {
-            "kind": "digest",
-            "team": self.team,
-            "reminders": list(self.reminders),
-            "escalations": list(self.escalations),
-        }
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from metrics.errors import MetricsError
@@ -285,6 +286,54 @@ class Summary:
         return compare(
             self.current.sla_breach_rate, self.previous.sla_breach_rate, up_is_good=False
         )
+
+    def as_record(self) -> dict[str, object]:
+        """The summary as JSON-safe data, which `from_record` reads back equal: the outbox
+        keeps this and each platform words it when it is delivered."""
+        return {
+            "team": self.team,
+            "week": self.week,
+            "timezone": self.timezone.key,
+            "as_of": self.as_of.isoformat(),
+            "current": _counts_record(self.current),
+            "previous": _counts_record(self.previous),
+            "by_rep": [[rep, _counts_record(c)] for rep, c in self.by_rep],
+            "top_sources": [[source, _counts_record(c)] for source, c in self.top_sources],
+            "trend": [p.as_dict() for p in self.trend],
+        }
+
+    @classmethod
+    def from_record(cls, raw: Mapping[str, Any]) -> Summary:
+        return cls(
+            team=str(raw["team"]),
+            week=str(raw["week"]),
+            timezone=ZoneInfo(str(raw["timezone"])),
+            as_of=datetime.fromisoformat(str(raw["as_of"])),
+            current=_counts_from(raw["current"]),
+            previous=_counts_from(raw["previous"]),
+            by_rep=tuple(
+                (None if rep is None else str(rep), _counts_from(c)) for rep, c in raw["by_rep"]
+            ),
+            top_sources=tuple((str(src), _counts_from(c)) for src, c in raw["top_sources"]),
+            trend=tuple(TrendPoint.from_dict(p) for p in raw["trend"]),
+        )
+
+
+_COUNT_FIELDS = ("handed_off", "excluded", "pending", "ignored", "on_time", "late", "rejected")
+
+
+def _counts_record(counts: Counts) -> dict[str, int | float | None]:
+    record: dict[str, int | float | None] = {f: getattr(counts, f) for f in _COUNT_FIELDS}
+    record["median_first_action_seconds"] = counts.median_first_action_seconds
+    return record
+
+
+def _counts_from(raw: Mapping[str, Any]) -> Counts:
+    median = raw.get("median_first_action_seconds")
+    return Counts(
+        **{f: int(raw[f]) for f in _COUNT_FIELDS},
+        median_first_action_seconds=None if median is None else float(median),
+    )
 
 
 def trend_weeks(week: IsoWeek, count: int = TREND_WEEKS) -> list[IsoWeek]:

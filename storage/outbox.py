@@ -67,6 +67,7 @@ def queue(conn: Connection, messages: Sequence[NewMessage], now: datetime) -> se
 class Claimed:
     id: int
     key: str
+    target: str
     payload: str
     attempts: int
     redelivered: bool  # a previous claim expired without an outcome
@@ -102,6 +103,7 @@ def claim(
         select(
             OUTBOX.c.id,
             OUTBOX.c.key,
+            OUTBOX.c.target,
             OUTBOX.c.payload,
             OUTBOX.c.attempts,
             OUTBOX.c.claimed_until,
@@ -118,7 +120,7 @@ def claim(
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer at a time
     ).all()
     claimed = []
-    for id_, key, payload, attempts, claimed_until in rows:
+    for id_, key, target, payload, attempts, claimed_until in rows:
         redelivered = claimed_until is not None
         taken = conn.execute(
             update(OUTBOX)
@@ -129,7 +131,7 @@ def claim(
             )
         ).rowcount
         if taken:
-            claimed.append(Claimed(id_, key, payload, attempts, redelivered))
+            claimed.append(Claimed(id_, key, target, payload, attempts, redelivered))
     return claimed
 
 
@@ -235,4 +237,13 @@ def requeue(conn: Connection, id_: int) -> bool:
                 claimed_until=None,
             )
         ).rowcount
+    )
+
+
+def keys_starting(conn: Connection, prefix: str) -> list[str]:
+    """The keys queued that start with `prefix` (taken literally: `%` and `_` are text)."""
+    return list(
+        conn.execute(
+            select(OUTBOX.c.key).where(OUTBOX.c.key.startswith(prefix, autoescape=True))
+        ).scalars()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, select, update
 
 from storage import repository as repo
 from storage.tables import WeeklySummary
@@ -25,3 +25,29 @@ def claim_week(conn: Connection, team_id: int, week: str, key: str, now: datetim
         stmt, {"team_id": team_id, "iso_week": week, "outbox_key": key, "created_at": now}
     ).first()
     return row is not None
+
+
+def made_at(conn: Connection, team_id: int, week: str) -> datetime | None:
+    """When the summary of `week` was made for the team, or None if not yet."""
+    return cast(
+        datetime | None,
+        conn.execute(
+            select(SUMMARIES.c.created_at).where(
+                SUMMARIES.c.team_id == team_id, SUMMARIES.c.iso_week == week
+            )
+        ).scalar(),
+    )
+
+
+def mark_quiet(conn: Connection, team_id: int, week: str) -> None:
+    """The week counts as done with nothing queued (a team passed no lead in it)."""
+    conn.execute(
+        update(SUMMARIES)
+        .where(SUMMARIES.c.team_id == team_id, SUMMARIES.c.iso_week == week)
+        .values(outbox_key=None)
+    )
+
+
+def team_ids(conn: Connection) -> dict[str, int]:
+    """Every team's row id by name (a read: `repository.sync_teams` writes missing ones)."""
+    return {name: id_ for id_, name in conn.execute(select(repo.TEAMS.c.id, repo.TEAMS.c.name))}

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from bot.clock import Clock, FixedClock
 from bot.config import load_settings
-from bot.outbox.engine import LEASE
+from bot.outbox.engine import LEASE, Outbox
 from bot.scheduler import Ticker
 from bot.serve import default_jobs
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
-from bot.slack.sender import Deliverer
+from bot.slack.sender import slack_outbox
 from storage.engine import make_engine
 from tests.fakes import BOT_TOKEN
 
@@ -39,7 +39,7 @@ class ScaledClock:
         return self.start + timedelta(seconds=elapsed * self.speed)
 
 
-def drain(deliverer: Deliverer, seconds: float) -> None:
+def drain(deliverer: Outbox, seconds: float) -> None:
     """Delivers until nothing is pending or `seconds` of real time have passed."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -69,7 +69,7 @@ def main() -> None:
     messenger = SlackMessenger(
         make_client(BOT_TOKEN, f"{args.slack}/api/", timeout=5, interactive=False)
     )
-    deliverer = Deliverer(
+    deliverer = slack_outbox(
         engine,
         settings,
         messenger,

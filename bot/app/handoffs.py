@@ -7,17 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine
-
 from bot.app.fields import LeadInput
-from bot.app.messages import Message, enqueue_many, platforms_of
+from bot.app.messages import LeadCard, Outgoing, enqueue_many, platforms_of
 from bot.app.teams import UnknownTeamError, team_ids
 from bot.config import Settings, TeamConfig
 from metrics.nudges import NextNudge, next_nudge
 from metrics.routing import MessageKind, Platform
 from metrics.sla import due_at
 from storage import repository as repo
-from storage.engine import writing
+from storage.engine import Connection, Engine, writing
 
 
 @dataclass(frozen=True)
@@ -26,19 +24,22 @@ class HandoffResult:
     new: frozenset[int]
 
 
-def card_keys(team: TeamConfig, lead: LeadInput) -> list[tuple[str, dict[str, object]]]:
-    """The Slack cards a new lead sends: to its owner (who may turn out to be unknown in
-    Slack; then it goes to the team channel as unassigned), and to the team channel if
-    asked. None for a team that is not on Slack."""
-    cards: list[tuple[str, dict[str, object]]] = []
-    if Platform.SLACK not in platforms_of(team, MessageKind.LEAD_CARD):
-        return cards
-    if lead.owner_email:
-        cards.append(("owner", {"to": "owner"}))
-    elif team.slack_channel:
-        cards.append(("channel", {"to": "channel"}))
-    if team.post_to_channel and team.slack_channel and lead.owner_email:
-        cards.append(("channel", {"to": "channel"}))
+def lead_cards(team: TeamConfig, lead_id: int, lead: LeadInput) -> list[Outgoing]:
+    """The cards a new lead sends. On Slack: to its owner (who may turn out to be unknown
+    in Slack; then it goes to the team channel as unassigned), and to the team channel if
+    asked. On Teams: one card in the team's channel (a webhook reaches no one directly)."""
+    to = platforms_of(team, MessageKind.LEAD_CARD)
+    cards: list[Outgoing] = []
+    if Platform.SLACK in to:
+        if lead.owner_email:
+            cards.append(Outgoing(f"card:{lead_id}:owner", LeadCard(lead_id, "owner")))
+        elif team.slack_channel:
+            cards.append(Outgoing(f"card:{lead_id}:channel", LeadCard(lead_id, "channel")))
+        if team.post_to_channel and team.slack_channel and lead.owner_email:
+            cards.append(Outgoing(f"card:{lead_id}:channel", LeadCard(lead_id, "channel")))
+    if Platform.TEAMS in to:
+        card = LeadCard(lead_id)
+        cards.append(Outgoing(f"card:{lead_id}:teams", card, Platform.TEAMS, team.name))
     return cards
 
 
@@ -54,29 +55,14 @@ def receive_handoffs(
         ids = dict(created)
         known = repo.find_leads(conn, (lead.key for lead in leads if lead.key not in created))
         ids.update((key, ref.id) for key, ref in known.items())
-        cards: list[Message] = []
+        cards: list[Outgoing] = []
         for lead in leads:
             lead_id = created.get(lead.key)
             if lead_id is None:
                 continue
             team = settings.team(lead.team)
             assert team is not None  # ingest_leads refused unknown teams
-            cards += [
-                Message(
-                    f"card:{lead_id}:{suffix}", {"kind": "lead_card", "lead_id": lead_id, **payload}
-                )
-                for suffix, payload in card_keys(team, lead)
-            ]
-            if Platform.TEAMS in platforms_of(team, MessageKind.LEAD_CARD):
-                # one card in the team's channel: a webhook reaches no one directly
-                cards.append(
-                    Message(
-                        f"card:{lead_id}:teams",
-                        {"kind": "lead_card", "lead_id": lead_id},
-                        target=team.name,
-                        platform="teams",
-                    )
-                )
+            cards += lead_cards(team, lead_id, lead)
         enqueue_many(conn, cards, now)
         return HandoffResult(ids, frozenset(created.values()))
 

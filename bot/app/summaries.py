@@ -11,16 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import Connection, Table, select, update
-
-from bot.app.messages import enqueue, platforms_of
+from bot.app.messages import Chart, Outgoing, SummaryPost, enqueue_many, platforms_of
 from bot.app.teams import UnknownTeamError, team_ids
 from bot.config import Settings, TeamConfig
 from bot.present.i18n import t
-from bot.slack.summary_blocks import summary_blocks
-from bot.teams.cards import CHART_PLACEHOLDER, summary_card
 from metrics.rates import Counts
 from metrics.routing import MessageKind, Platform
 from metrics.summary import (
@@ -32,12 +27,9 @@ from metrics.summary import (
     trend_point,
     trend_weeks,
 )
+from storage import outbox as outbox_store
 from storage import reports, summaries
-from storage.tables import OutboxMessage, Team
-
-SUMMARIES = summaries.SUMMARIES
-OUTBOX = cast(Table, OutboxMessage.__table__)
-TEAMS = cast(Table, Team.__table__)
+from storage.engine import Connection
 
 
 class NoChannelError(ValueError):
@@ -117,53 +109,34 @@ def _enqueue(
     keys: Keys,
     now: datetime,
 ) -> list[str]:
-    queued = []
+    """Queues the summary for each platform its team is on: the numbers, which each
+    platform words when it delivers them (Slack: a message and its trend chart; Teams: a
+    card whose chart image is a link signed then)."""
     team = settings.team(summary.team)
     to = platforms_of(team, MessageKind.SUMMARY) if team is not None else frozenset()
+    post = SummaryPost(summary)
+    outgoing: list[Outgoing] = []
     if channel is not None and Platform.SLACK in to:
-        queued += _enqueue_slack(conn, settings, summary, channel=channel, keys=keys, now=now)
+        chart = Chart(
+            channel,
+            f"ignore-rate-{summary.week}.png",
+            t(settings.locale, "summary.chart_title", team=summary.team, week=summary.week),
+            summary.trend,
+        )
+        outgoing += [
+            Outgoing(keys.post, post, target=channel),
+            Outgoing(keys.chart, chart, target=channel),
+        ]
     if Platform.TEAMS in to:
-        # the card is made now, from this summary; its chart URL is signed when it is
-        # delivered (bot.teams.sender), so the days the image lives start from then
-        card = summary_card(summary, CHART_PLACEHOLDER, settings.locale)
-        teams = {"kind": "summary", "team": summary.team, "week": summary.week, "card": card}
-        if enqueue(conn, keys.teams, teams, now, target=summary.team, platform="teams"):
-            queued.append(keys.teams)
-    return queued
-
-
-def _enqueue_slack(
-    conn: Connection,
-    settings: Settings,
-    summary: Summary,
-    *,
-    channel: str,
-    keys: Keys,
-    now: datetime,
-) -> list[str]:
-    locale = settings.locale
-    text, blocks = summary_blocks(summary, locale)
-    queued = []
-    post = {"kind": "post", "channel": channel, "text": text, "blocks": blocks}
-    if enqueue(conn, keys.post, post, now, target=channel):
-        queued.append(keys.post)
-    chart: dict[str, Any] = {
-        "kind": "chart",
-        "channel": channel,
-        # the PNG is drawn at delivery from this series: the outbox holds data, not images
-        "filename": f"ignore-rate-{summary.week}.png",
-        "title": t(locale, "summary.chart_title", team=summary.team, week=summary.week),
-        "trend": [p.as_dict() for p in summary.trend],
-    }
-    if enqueue(conn, keys.chart, chart, now, target=channel):
-        queued.append(keys.chart)
-    return queued
+        outgoing.append(Outgoing(keys.teams, post, Platform.TEAMS, summary.team))
+    new = enqueue_many(conn, outgoing, now)
+    return [m.key for m in outgoing if m.key in new]
 
 
 def _ids(conn: Connection, settings: Settings, now: datetime) -> dict[str, int]:
     """Team ids; the teams table is written only when a configured team has no row yet
     (this runs every minute)."""
-    ids = {name: id_ for id_, name in conn.execute(select(TEAMS.c.id, TEAMS.c.name))}
+    ids = summaries.team_ids(conn)
     if all(team.name in ids for team in settings.teams):
         return ids
     return team_ids(conn, settings, now)
@@ -171,14 +144,7 @@ def _ids(conn: Connection, settings: Settings, now: datetime) -> dict[str, int]:
 
 def made_at(conn: Connection, team_id: int, week: str) -> datetime | None:
     """When the summary of `week` was made for the team, or None if not yet."""
-    return cast(
-        datetime | None,
-        conn.execute(
-            select(SUMMARIES.c.created_at).where(
-                SUMMARIES.c.team_id == team_id, SUMMARIES.c.iso_week == week
-            )
-        ).scalar(),
-    )
+    return summaries.made_at(conn, team_id, week)
 
 
 def make_summary(
@@ -207,11 +173,7 @@ def make_summary(
         return None  # another process made it between our look and our insert
     summary = build_summary(conn, settings, config.name, label, now)
     if quiet_if_empty and not summary.current.handed_off and not summary.previous.handed_off:
-        conn.execute(
-            update(SUMMARIES)
-            .where(SUMMARIES.c.team_id == team_id, SUMMARIES.c.iso_week == label)
-            .values(outbox_key=None)
-        )
+        summaries.mark_quiet(conn, team_id, label)
         return []
     return _enqueue(conn, settings, summary, channel=config.slack_channel, keys=keys, now=now)
 
@@ -244,9 +206,7 @@ def resend_summary(
     first = summary_keys(config.name, label)
     summaries.claim_week(conn, team_id, label, first.post, now)
     prefix = f"{first.post}:resend-"
-    used = conn.execute(
-        select(OUTBOX.c.key).where(OUTBOX.c.key.startswith(prefix, autoescape=True))
-    ).scalars()
+    used = outbox_store.keys_starting(conn, prefix)
     numbers = [int(k[len(prefix) :]) for k in used if k[len(prefix) :].isdigit()]
     keys = summary_keys(config.name, label, f":resend-{max(numbers, default=0) + 1}")
     summary = build_summary(conn, settings, config.name, label, now)

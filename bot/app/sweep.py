@@ -14,9 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
-
-from bot.app.messages import Message, enqueue_many, platforms_of
+from bot.app.messages import Outgoing, enqueue_many, platforms_of
 from bot.config import Settings, TeamConfig
 from metrics import digests
 from metrics.digests import Digest, TeamsDigest
@@ -25,6 +23,7 @@ from metrics.nudges import NextNudge, Stage, defers_to_snooze, next_nudge, pick_
 from metrics.routing import MessageKind, Platform
 from storage import nudges as store
 from storage import repository as repo
+from storage.engine import Connection
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +161,8 @@ def sweep(
     slack_digests, teams_digests = grouped.slack, grouped.teams
     new_keys = enqueue_many(
         conn,
-        [Message(k, d.payload(), d.to) for k, d in slack_digests.items()]
-        + [Message(k, c.payload(), c.team, "teams") for k, c in teams_digests.items()],
+        [Outgoing(k, d, Platform.SLACK, d.to) for k, d in slack_digests.items()]
+        + [Outgoing(k, c, Platform.TEAMS, c.team) for k, c in teams_digests.items()],
         now,
     )
     result.messages = {k: d for k, d in slack_digests.items() if k in new_keys}

@@ -8,7 +8,7 @@ import math
 import threading
 from collections.abc import Callable
 
-from bot.outbox.engine import OutboxSender
+from bot.outbox.engine import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ class OutboxWorker:
 
     def __init__(
         self,
-        deliverer: OutboxSender,
+        deliverer: Outbox,
         interval: float = 5.0,
         name: str = "outbox",
         yield_to: Callable[[], object] | None = None,

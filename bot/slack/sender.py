@@ -1,5 +1,5 @@
 """The Slack sender: the outbox's rows of platform "slack", on the rules every platform
-shares (`bot.outbox.engine.OutboxSender`), paced per channel.
+shares (`bot.outbox.engine.Outbox`), paced per channel.
 
 The outbox's Web API client has no retry handlers of its own (serve builds it so):
 slack_sdk's 429 handler sleeps in the sending thread for Retry-After, and its 5xx handler
@@ -15,19 +15,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine
 
-from bot.app.messages import platforms_of
+from bot.app import deliveries
+from bot.app.db import Engine
+from bot.app.messages import Chart, Digest, LeadCard, Message, Post, SummaryPost, platforms_of
 from bot.clock import Clock
 from bot.config import Settings
-from bot.outbox.engine import LEASE, OutboxSender, Refusal, Undeliverable
+from bot.outbox.engine import LEASE, Outbox, Refusal, Sending, Undeliverable
+from bot.present.chart import trend_png
 from bot.slack import blocks
 from bot.slack.messenger import SlackMessenger
 from bot.slack.people import Directory
+from bot.slack.summary_blocks import summary_blocks
 from metrics.routing import MessageKind, Platform
-from storage import leads as store
-from storage import nudges as nudge_store
-from storage.engine import writing
 
 # Slack errors that the same request will meet again however often it is sent
 PERMANENT = frozenset(
@@ -68,10 +68,11 @@ def _retry_after(err: SlackApiError) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-class Deliverer(OutboxSender):
-    """The Slack sender."""
+class SlackSender:
+    """Words each message for Slack when it is delivered and posts it; what the outbox
+    engine (bot.outbox.engine) hands the rows of platform "slack"."""
 
-    platform = "slack"
+    platform = Platform.SLACK
 
     def __init__(
         self,
@@ -79,15 +80,13 @@ class Deliverer(OutboxSender):
         settings: Settings,
         messenger: SlackMessenger,
         directory: Directory,
-        *,
         clock: Clock,
-        rng: random.Random | None = None,
-        on_result: Callable[[str], None] | None = None,
-        lease: timedelta = LEASE,
     ) -> None:
-        super().__init__(engine, settings, clock=clock, rng=rng, on_result=on_result, lease=lease)
+        self.engine = engine
+        self.settings = settings
         self.messenger = messenger
         self.directory = directory
+        self.clock = clock
 
     def refusal(self, err: Exception) -> Refusal | None:
         if not isinstance(err, SlackApiError):
@@ -98,56 +97,46 @@ class Deliverer(OutboxSender):
         permanent = err.response.get("error") in PERMANENT
         return Refusal(f"SlackApiError: {error}", permanent=permanent)
 
-    # ------------------------------------------------------------ what each kind does
-
-    def _send(self, payload: dict[str, Any]) -> str:
-        kind = payload.get("kind")
-        if kind == "lead_card":
-            return self._lead_card(int(payload["lead_id"]), str(payload["to"]))
-        if kind == "digest":
-            return self._digest(payload)
-        if kind == "chart":
-            return self._chart(payload)
-        if kind == "post":
-            return self._post(
-                str(payload["channel"]),
-                str(payload["text"]),
-                payload.get("blocks"),
-                payload.get("thread_ts"),
-            )
-        raise Undeliverable(f"unknown message kind {kind!r}")
+    def send(self, message: Message, sending: Sending) -> str:
+        match message:
+            case LeadCard(lead_id=lead_id, to=to):
+                return self._lead_card(lead_id, to or "channel", sending)
+            case Digest():
+                return self._digest(message, sending)
+            case SummaryPost(summary=summary):
+                text, shown = summary_blocks(summary, self.settings.locale)
+                return self._post(sending, sending.target, text, shown)
+            case Chart():
+                return self._chart(message, sending)
+            case Post():
+                card = None if message.blocks is None else [dict(b) for b in message.blocks]
+                return self._post(sending, message.channel, message.text, card, message.thread_ts)
+            case _:
+                raise Undeliverable(f"a {type(message).__name__} is not sent on Slack")
 
     def _post(
         self,
+        sending: Sending,
         target: str,
         text: str,
         card: list[dict[str, Any]] | None,
         thread_ts: str | None = None,
     ) -> str:
-        self.pacer.take(target)
-        channel, ts = self.messenger.post(target, text, card, thread_ts, key=self._key)
+        sending.pace(target)
+        channel, ts = self.messenger.post(target, text, card, thread_ts, key=sending.key)
         return f"{channel}/{ts}"
 
-    def _chart(self, payload: dict[str, Any]) -> str:
+    def _chart(self, chart: Chart, sending: Sending) -> str:
         # drawn here, not when queued: the outbox keeps the series, never an image
-        from bot.present.chart import trend_png
-        from metrics.summary import TrendPoint
-
-        channel = str(payload["channel"])
-        png = trend_png([TrendPoint.from_dict(p) for p in payload["trend"]])
-        self.pacer.take(channel)
+        png = trend_png(list(chart.trend))
+        sending.pace(chart.channel)
         file_id = self.messenger.upload_png(
-            channel,
-            str(payload["filename"]),
-            png,
-            str(payload["title"]),
-            payload.get("initial_comment"),
+            chart.channel, chart.filename, png, chart.title, chart.initial_comment
         )
-        return f"{channel}/{file_id}"
+        return f"{chart.channel}/{file_id}"
 
-    def _lead_card(self, lead_id: int, to: str) -> str:
-        with self.engine.connect() as conn:
-            lead = store.lead_view(conn, lead_id)
+    def _lead_card(self, lead_id: int, to: str, sending: Sending) -> str:
+        lead = deliveries.lead(self.engine, lead_id)
         if lead is None:
             raise Undeliverable(f"lead {lead_id} does not exist")
         team = self.settings.team(lead.team)
@@ -162,9 +151,7 @@ class Deliverer(OutboxSender):
             if person is not None and person.slack_user_id:
                 target = person.slack_user_id
                 tz = _zone(person.timezone) or tz
-                with self.engine.connect() as conn:
-                    refreshed = store.lead_view(conn, lead_id)
-                lead = refreshed or lead
+                lead = deliveries.lead(self.engine, lead_id) or lead
         if target is None:
             if not team.slack_channel:
                 raise Undeliverable(
@@ -173,17 +160,16 @@ class Deliverer(OutboxSender):
                 )
             target = team.slack_channel
         text, card = blocks.lead_card(lead, tz, self.settings.locale)
-        ref = self._post(target, text, card)
+        ref = self._post(sending, target, text, card)
         if target.startswith(("U", "W")) and lead.owner is not None:
-            with writing(self.engine) as conn:
-                store.remember_dm_channel(conn, lead.owner.id, ref.partition("/")[0])
+            deliveries.remember_dm_channel(self.engine, lead.owner.id, ref.partition("/")[0])
         return ref
 
-    def _digest(self, payload: dict[str, Any]) -> str:
+    def _digest(self, digest: Digest, sending: Sending) -> str:
         """Renders what is overdue now (a lead acted on since the sweep is left out);
         posts nothing when nothing is left."""
-        audience, to = str(payload["audience"]), str(payload["to"])
-        team_names = [str(n) for n in payload["teams"]]
+        audience, to = digest.audience, digest.to
+        team_names = list(digest.teams)
         teams = [t for t in (self.settings.team(n) for n in team_names) if t is not None]
         if not teams:
             raise Undeliverable(f"teams {team_names} are not configured any more")
@@ -192,7 +178,6 @@ class Deliverer(OutboxSender):
             raise Undeliverable(f"teams {team_names} are not on Slack (only on Microsoft Teams)")
         now = self.clock.now()
         since = now - timedelta(days=max(t.nudges.lookback_days for t in teams))
-        include = [int(i) for i in payload["lead_ids"]]
         tz = teams[0].timezone
         owner_id: int | None = None
         target = to
@@ -204,36 +189,46 @@ class Deliverer(OutboxSender):
             tz = _zone(person.timezone) or tz
             if audience == "rep":
                 owner_id = person.id
-            with self.engine.connect() as conn:
-                target = store.dm_channel(conn, person.id) or target
-        with self.engine.connect() as conn:
-            ids, total = nudge_store.overdue_leads(
-                conn,
-                now,
-                owner_id=owner_id,
-                team_names=() if audience == "rep" else team_names,
-                include=include,
-                since=since,
-            )
-            views = store.lead_views(conn, ids)
-        if total == 0:
+            target = deliveries.dm_channel(self.engine, person) or target
+        found = deliveries.overdue(
+            self.engine,
+            now,
+            owner_id=owner_id,
+            team_names=() if audience == "rep" else team_names,
+            include=digest.lead_ids,
+            since=since,
+        )
+        if found.total == 0:
             return "nothing-left"
         text, card = blocks.digest(
             audience,
-            [views[i] for i in ids if i in views],
-            total,
+            found.leads,
+            found.total,
             teams=team_names,
             tz=tz,
             locale=self.settings.locale,
             now=now,
         )
-        ref = self._post(target, text, card)
+        ref = self._post(sending, target, text, card)
         if audience != "channel" and target.startswith(("U", "W")):
-            with writing(self.engine) as conn:
-                person = store.person_by_email(conn, to)
-                if person is not None:
-                    store.remember_dm_channel(conn, person.id, ref.partition("/")[0])
+            deliveries.remember_dm_channel(self.engine, to, ref.partition("/")[0])
         return ref
+
+
+def slack_outbox(
+    engine: Engine,
+    settings: Settings,
+    messenger: SlackMessenger,
+    directory: Directory,
+    *,
+    clock: Clock,
+    rng: random.Random | None = None,
+    on_result: Callable[[str], None] | None = None,
+    lease: timedelta = LEASE,
+) -> Outbox:
+    """The outbox of platform "slack", delivering through `messenger`."""
+    sender = SlackSender(engine, settings, messenger, directory, clock)
+    return Outbox(engine, settings, sender, clock=clock, rng=rng, on_result=on_result, lease=lease)
 
 
 def _zone(name: str | None) -> ZoneInfo | None:

@@ -1,5 +1,5 @@
 """The Teams sender: the outbox's rows of platform "teams", on the rules every platform
-shares (`bot.outbox.engine.OutboxSender`), paced per webhook URL.
+shares (`bot.outbox.engine.Outbox`), paced per webhook URL.
 
 A row names its team, never the webhook URL (a credential, and it may be rotated in the
 environment while rows wait): the URL is read from the settings when the row is sent.
@@ -9,8 +9,9 @@ environment while rows wait): the URL is read from the settings when the row is 
   page at PUBLIC_BASE_URL/ack/TOKEN.
 - `digest`: the team's overdue leads as they are at delivery (one acted on since the
   sweep is left out; nothing left, nothing sent), reminders and escalations together.
-- `summary`: a card made when queued; its chart Image gets a URL signed at delivery
-  (PUBLIC_BASE_URL/charts/TOKEN.png, valid CHART_TTL from then).
+- `summary`: the summary's numbers, made into a card at delivery, whose chart Image has a
+  URL signed then (PUBLIC_BASE_URL/charts/TOKEN.png, valid CHART_TTL from then). A card
+  an earlier version rendered when queued (`RenderedCard`) gets its URL the same way.
 """
 
 from __future__ import annotations
@@ -20,20 +21,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
-
-from bot.app.messages import platforms_of
+from bot.app import deliveries
+from bot.app.db import Engine
+from bot.app.messages import LeadCard, Message, RenderedCard, SummaryPost, TeamsDigest, platforms_of
 from bot.clock import Clock
 from bot.config import Settings, TeamConfig
 from bot.links import LinkSigner, ack_url
-from bot.outbox.engine import LEASE, OutboxSender, Refusal, Undeliverable
-from bot.teams.cards import CHART_PLACEHOLDER, Card, digest_card, lead_card
+from bot.outbox.engine import LEASE, Outbox, Refusal, Sending, Undeliverable
+from bot.teams.cards import CHART_PLACEHOLDER, Card, digest_card, lead_card, summary_card
 from bot.teams.messenger import TeamsMessenger, TeamsSendError
 from metrics.routing import MessageKind, Platform
 from metrics.views import LeadView
-from storage import leads as store
-from storage import nudges as nudge_store
-from storage import reports
 
 CHART_TTL = timedelta(days=14)
 
@@ -54,8 +52,11 @@ def _with_chart(card: Any, url: str) -> Any:
     return card
 
 
-class TeamsDeliverer(OutboxSender):
-    platform = "teams"
+class TeamsSender:
+    """Words each message as an Adaptive Card when it is delivered and posts it to its
+    team's webhook; what the outbox engine hands the rows of platform "teams"."""
+
+    platform = Platform.TEAMS
 
     def __init__(
         self,
@@ -66,14 +67,13 @@ class TeamsDeliverer(OutboxSender):
         base_url: str,
         signer: LinkSigner,
         clock: Clock,
-        rng: random.Random | None = None,
-        on_result: Callable[[str], None] | None = None,
-        lease: timedelta = LEASE,
     ) -> None:
-        super().__init__(engine, settings, clock=clock, rng=rng, on_result=on_result, lease=lease)
+        self.engine = engine
+        self.settings = settings
         self.messenger = messenger
         self.base_url = base_url
         self.signer = signer
+        self.clock = clock
 
     def refusal(self, err: Exception) -> Refusal | None:
         if not isinstance(err, TeamsSendError):
@@ -81,6 +81,23 @@ class TeamsDeliverer(OutboxSender):
         if err.status == 429:
             return Refusal(str(err), wait=timedelta(seconds=err.retry_after or 1))
         return Refusal(str(err), permanent=err.permanent)
+
+    def send(self, message: Message, sending: Sending) -> str:
+        match message:
+            case LeadCard(lead_id=lead_id):
+                return self._lead_card(lead_id, sending)
+            case TeamsDigest():
+                return self._digest(message, sending)
+            case SummaryPost(summary=summary):
+                team, url = self._webhook(summary.team, MessageKind.SUMMARY)
+                image = self._chart_url(team.name, summary.week)
+                return self._post(sending, url, summary_card(summary, image, self.settings.locale))
+            case RenderedCard():
+                team, url = self._webhook(message.team, MessageKind.SUMMARY)
+                image = self._chart_url(team.name, message.week)
+                return self._post(sending, url, _with_chart(message.card, image))
+            case _:
+                raise Undeliverable(f"a {type(message).__name__} is not sent on Microsoft Teams")
 
     def _webhook(self, name: str, kind: MessageKind) -> tuple[TeamConfig, str]:
         team = self.settings.team(name)
@@ -90,23 +107,19 @@ class TeamsDeliverer(OutboxSender):
             raise Undeliverable(f"team {name} has no teams_webhook any more")
         return team, team.teams_webhook
 
-    def _post(self, url: str, card: Card) -> str:
-        self.pacer.take(url)  # the pace is per webhook, i.e. per Teams channel
+    def _post(self, sending: Sending, url: str, card: Card) -> str:
+        sending.pace(url)  # the pace is per webhook, i.e. per Teams channel
         return self.messenger.post(url, card)
 
-    def _send(self, payload: dict[str, Any]) -> str:
-        kind = payload.get("kind")
-        if kind == "lead_card":
-            return self._lead_card(int(payload["lead_id"]))
-        if kind == "digest":
-            return self._digest(payload)
-        if kind == "summary":
-            return self._summary(payload)
-        raise Undeliverable(f"unknown message kind {kind!r}")
+    def _chart_url(self, team: str, week: str) -> str:
+        """The chart image's link, signed now: it lives CHART_TTL from delivery."""
+        team_id = deliveries.team_row_id(self.engine, team)
+        if team_id is None:
+            raise Undeliverable(f"team {team} has no row in the database")
+        return chart_url(self.base_url, self.signer, team_id, week, self.clock.now())
 
-    def _lead_card(self, lead_id: int) -> str:
-        with self.engine.connect() as conn:
-            lead = store.lead_view(conn, lead_id)
+    def _lead_card(self, lead_id: int, sending: Sending) -> str:
+        lead = deliveries.lead(self.engine, lead_id)
         if lead is None:
             raise Undeliverable(f"lead {lead_id} does not exist")
         team, url = self._webhook(lead.team, MessageKind.LEAD_CARD)
@@ -115,37 +128,32 @@ class TeamsDeliverer(OutboxSender):
         # nobody, and its page asks who is taking it
         link = ack_url(self.base_url, self.signer, lead.id, _owner_id(lead), now)
         card = lead_card(lead, {"ack": link}, team.timezone, self.settings.locale, now)
-        return self._post(url, card)
+        return self._post(sending, url, card)
 
-    def _digest(self, payload: dict[str, Any]) -> str:
-        team, url = self._webhook(str(payload["team"]), MessageKind.DIGEST)
-        reminders = [int(i) for i in payload.get("reminders", [])]
-        escalations = [int(i) for i in payload.get("escalations", [])]
+    def _digest(self, digest: TeamsDigest, sending: Sending) -> str:
+        team, url = self._webhook(digest.team, MessageKind.DIGEST)
+        reminders, escalations = digest.reminders, digest.escalations
         now = self.clock.now()
-        since = now - timedelta(days=team.nudges.lookback_days)
-        with self.engine.connect() as conn:
-            ids, total = nudge_store.overdue_leads(
-                conn,
-                now,
-                team_names=[team.name],
-                include=reminders + escalations,
-                since=since,
-            )
-            views = store.lead_views(conn, ids)
-        if total == 0:
+        found = deliveries.overdue(
+            self.engine,
+            now,
+            team_names=[team.name],
+            include=reminders + escalations,
+            since=now - timedelta(days=team.nudges.lookback_days),
+        )
+        if found.total == 0:
             return "nothing-left"
         if reminders and escalations:
             audience = "both"
         else:
             audience = "escalation" if escalations else "reminder"
-        leads = [views[i] for i in ids if i in views]
         links = {
             lead.id: ack_url(self.base_url, self.signer, lead.id, _owner_id(lead), now)
-            for lead in leads
+            for lead in found.leads
         }
         card = digest_card(
-            leads,
-            total,
+            found.leads,
+            found.total,
             audience,
             team.name,
             links,
@@ -154,18 +162,24 @@ class TeamsDeliverer(OutboxSender):
             now,
             escalated=frozenset(escalations),
         )
-        return self._post(url, card)
+        return self._post(sending, url, card)
 
-    def _summary(self, payload: dict[str, Any]) -> str:
-        team, url = self._webhook(str(payload["team"]), MessageKind.SUMMARY)
-        week = str(payload["week"])
-        with self.engine.connect() as conn:
-            team_id = reports.team_id(conn, team.name)
-        if team_id is None:
-            raise Undeliverable(f"team {team.name} has no row in the database")
-        image = chart_url(self.base_url, self.signer, team_id, week, self.clock.now())
-        card: Card = _with_chart(payload["card"], image)
-        return self._post(url, card)
+
+def teams_outbox(
+    engine: Engine,
+    settings: Settings,
+    messenger: TeamsMessenger,
+    *,
+    base_url: str,
+    signer: LinkSigner,
+    clock: Clock,
+    rng: random.Random | None = None,
+    on_result: Callable[[str], None] | None = None,
+    lease: timedelta = LEASE,
+) -> Outbox:
+    """The outbox of platform "teams", delivering through `messenger`."""
+    sender = TeamsSender(engine, settings, messenger, base_url=base_url, signer=signer, clock=clock)
+    return Outbox(engine, settings, sender, clock=clock, rng=rng, on_result=on_result, lease=lease)
 
 
 def _owner_id(lead: LeadView) -> int | None:

@@ -19,13 +19,14 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
-from bot.app.messages import enqueue
+from bot.app.messages import Post, enqueue
 from bot.cli import main as cli
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
+from bot.outbox import engine as outbox_engine
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
-from bot.slack.sender import Deliverer
+from bot.slack.sender import slack_outbox
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeSlack, fake_slack
 
@@ -50,10 +51,10 @@ class Outbox:
     settings: Settings
     results: list[str]
 
-    def sender(self, api_url: str | None = None) -> Deliverer:
+    def sender(self, api_url: str | None = None) -> outbox_engine.Outbox:
         url = api_url or f"{self.slack.url}/api/"
         messenger = SlackMessenger(make_client(BOT_TOKEN, url, timeout=1, interactive=False))
-        return Deliverer(
+        return slack_outbox(
             self.engine,
             self.settings,
             messenger,
@@ -68,8 +69,7 @@ class Outbox:
         with self.engine.begin() as conn:
             for i, key in enumerate(keys):
                 channel = f"C{i % channels}"
-                payload = {"kind": "post", "channel": channel, "text": f"message {i}"}
-                enqueue(conn, key, payload, self.clock.now(), target=channel)
+                enqueue(conn, key, Post(channel, f"message {i}"), self.clock.now(), target=channel)
         return keys
 
     def rows(self) -> dict[str, tuple[str, int, int]]:

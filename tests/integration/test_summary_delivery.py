@@ -13,7 +13,7 @@ from bot.app.summaries import enqueue_due_summaries
 from bot.clock import FixedClock
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
-from bot.slack.sender import Deliverer
+from bot.slack.sender import slack_outbox
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, fake_slack
 from tests.integration.summary_data import seed, settings_for
@@ -32,7 +32,7 @@ def test_the_summary_and_its_chart_reach_the_team_channel(engine: Engine) -> Non
     clock = FixedClock(NOW + timedelta(seconds=5))
     with fake_slack() as slack:
         messenger = SlackMessenger(make_client(BOT_TOKEN, f"{slack.url}/api/"))
-        deliverer = Deliverer(
+        deliverer = slack_outbox(
             engine, settings, messenger, Directory(engine, messenger, clock), clock=clock
         )
         # a message and a chart for each of two teams; the chart waits its channel's

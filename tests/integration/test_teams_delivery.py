@@ -22,11 +22,12 @@ from bot.app.sweep import sweep
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
 from bot.links import LinkSigner
+from bot.outbox.engine import Outbox
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
-from bot.slack.sender import Deliverer
+from bot.slack.sender import slack_outbox
 from bot.teams.messenger import TeamsMessenger
-from bot.teams.sender import TeamsDeliverer
+from bot.teams.sender import teams_outbox
 from storage.leads import lead_view
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeWorkflows, fake_slack, fake_workflows
@@ -65,8 +66,8 @@ class Teams:
     settings: Settings
     results: list[str]
 
-    def sender(self) -> TeamsDeliverer:
-        return TeamsDeliverer(
+    def sender(self) -> Outbox:
+        return teams_outbox(
             self.engine,
             self.settings,
             TeamsMessenger(timeout=2),
@@ -216,7 +217,7 @@ def test_a_team_with_both_slack_and_teams_gets_both(engine: Engine) -> None:
         messenger = SlackMessenger(
             make_client(BOT_TOKEN, f"{slack.url}/api/", timeout=2, interactive=False)
         )
-        slack_sender = Deliverer(
+        slack_sender = slack_outbox(
             engine, s, messenger, Directory(engine, messenger, teams.clock), clock=teams.clock
         )
         assert slack_sender.run_once() == 1

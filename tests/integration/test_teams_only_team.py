@@ -25,7 +25,7 @@ from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
-from bot.slack.sender import Deliverer
+from bot.slack.sender import slack_outbox
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, fake_slack
 
@@ -114,7 +114,7 @@ def test_a_slack_card_queued_before_the_team_left_slack_is_parked_saying_why(
         messenger = SlackMessenger(
             make_client(BOT_TOKEN, f"{slack.url}/api/", timeout=2, interactive=False)
         )
-        sender = Deliverer(
+        sender = slack_outbox(
             engine,
             after,
             messenger,

@@ -151,15 +151,16 @@ def test_a_teams_claim_left_by_a_stuck_sender_lasts_the_configured_lease(
             clock,
             scheduler_interval=None,
         )
-        assert stuck.teams_worker is not None
-        assert restarted.teams_worker is not None
+        stuck_worker, restarted_worker = stuck.worker_of("teams"), restarted.worker_of("teams")
+        assert stuck_worker is not None
+        assert restarted_worker is not None
         seed_team(engine, stuck_settings)
         threading.Thread(target=swallow, daemon=True).start()
-        sending = threading.Thread(target=stuck.teams_worker.deliverer.run_once, daemon=True)
+        sending = threading.Thread(target=stuck_worker.deliverer.run_once, daemon=True)
         sending.start()
         try:
             assert arrived.wait(timeout=20)
-            again = restarted.teams_worker.deliverer
+            again = restarted_worker.deliverer
             assert again.run_once() == 0
             clock.advance(timedelta(minutes=5))  # the default lease (2 min) is long past
             assert again.run_once() == 0

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.app.handoffs import receive_handoffs
-from bot.app.messages import enqueue
+from bot.app.messages import Post, enqueue
 from bot.present.i18n import t
 from bot.slack.context import SlackContext, ack_at_once
 from bot.slack.parsing import read_handoff_message
@@ -41,17 +41,9 @@ def register(app: App, ctx: SlackContext) -> None:
                 if not store.first_delivery(conn, event_id, now):
                     ctx.metrics.handoffs.labels("slack", "repeated").inc()
                     return
-                enqueue(
-                    conn,
-                    f"reply:{event_id}",
-                    {
-                        "kind": "post",
-                        "channel": event["channel"],
-                        "thread_ts": event.get("ts"),
-                        "text": t(ctx.locale, "handoff.unreadable", problems=problems),
-                    },
-                    now,
-                )
+                text = t(ctx.locale, "handoff.unreadable", problems=problems)
+                reply = Post(event["channel"], text, thread_ts=event.get("ts"))
+                enqueue(conn, f"reply:{event_id}", reply, now)
             ctx.metrics.handoffs.labels("slack", "refused").inc()
             ctx.wake_outbox()
             return
