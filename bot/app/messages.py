@@ -179,11 +179,17 @@ def decode(payload: str) -> Message:
     knows (the sender parks the row as dead, saying why)."""
     try:
         raw = json.loads(payload)
-        if not isinstance(raw, dict):
-            raise TypeError("not a JSON object")
+    except ValueError as err:
+        raise UnreadableMessageError(f"unreadable outbox message (not JSON: {err})") from None
+    if not isinstance(raw, dict):
+        raise UnreadableMessageError("unreadable outbox message (not a JSON object)")
+    try:
         kind = Kind(str(raw.get("kind")))
-    except (TypeError, ValueError) as err:
-        raise UnreadableMessageError(f"unreadable outbox message ({err})") from None
+    except ValueError:
+        known = ", ".join(k.value for k in Kind)
+        raise UnreadableMessageError(
+            f"unreadable outbox message (unknown message kind {raw.get('kind')!r}; known: {known})"
+        ) from None
     try:
         return _READERS[kind](raw)
     except (KeyError, TypeError, ValueError) as err:

@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
-from bot.app.messages import Post, enqueue
+from bot.app.messages import Post, TeamsDigest, encode, enqueue
 from bot.cli import main as cli
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
@@ -27,6 +27,7 @@ from bot.outbox import engine as outbox_engine
 from bot.slack.messenger import SlackMessenger, make_client
 from bot.slack.people import Directory
 from bot.slack.sender import slack_outbox
+from storage import outbox as outbox_store
 from storage.tables import OutboxMessage
 from tests.fakes import BOT_TOKEN, FakeSlack, fake_slack
 
@@ -174,6 +175,33 @@ def test_an_error_no_retry_can_mend_parks_the_message_at_once(outbox: Outbox) ->
     outbox.slack.fail("chat.postMessage", "error:channel_not_found")
     outbox.sender().run_once()
     assert outbox.rows()[key][:2] == ("dead", 1)
+
+
+def test_a_row_it_cannot_read_or_its_platform_cannot_send_is_parked_and_the_rest_go(
+    outbox: Outbox,
+) -> None:
+    (good,) = outbox.queue(1, channels=1)
+    with outbox.engine.begin() as conn:
+        outbox_store.queue(
+            conn,
+            [
+                outbox_store.NewMessage("fax:1", "slack", "C9", '{"kind": "fax"}'),
+                outbox_store.NewMessage(
+                    "teams-only:1", "slack", "t", encode(TeamsDigest("t", (1,), ()))
+                ),
+            ],
+            outbox.clock.now(),
+        )
+    assert outbox.sender().run_once() == 1
+    rows = outbox.rows()
+    assert rows[good][0] == "sent"
+    assert rows["fax:1"][:2] == ("dead", 1)
+    assert rows["teams-only:1"][:2] == ("dead", 1)
+    with outbox.engine.connect() as conn:
+        errors = dict(conn.execute(select(OUTBOX.c.key, OUTBOX.c.last_error)).all())
+    assert "unknown message kind 'fax'" in errors["fax:1"]
+    assert "TeamsDigest is not sent on Slack" in errors["teams-only:1"]
+    assert outbox.results.count("dead") == 2
 
 
 def test_two_senders_at_once_take_each_message_once(outbox: Outbox) -> None:
