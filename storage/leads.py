@@ -13,6 +13,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from metrics.views import LeadView, Person
 from storage.action_rules import exclusion, qualifying
+from storage.outbox import Status
 from storage.repository import ACTIONS, LEADS, REPS, TEAMS, _insert
 from storage.tables import OutboxMessage, SlackEvent
 
@@ -256,7 +257,7 @@ def card_messages(conn: Connection, lead_id: int) -> list[tuple[str, str]]:
     rows = conn.execute(
         select(OUTBOX.c.external_ref).where(
             OUTBOX.c.key.like(f"card:{lead_id}:%"),
-            OUTBOX.c.status == "sent",
+            OUTBOX.c.status == Status.SENT,
             OUTBOX.c.external_ref.is_not(None),
         )
     )

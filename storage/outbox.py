@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import cast
 
 from sqlalchemy import Connection, Table, and_, func, or_, select, update
@@ -20,6 +21,14 @@ from storage import repository as repo
 from storage.tables import OutboxMessage
 
 OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+class Status(StrEnum):
+    """Where a row is: waiting (or being sent), taken by its platform, or parked."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,7 @@ def queue(conn: Connection, messages: Sequence[NewMessage], now: datetime) -> se
             "platform": m.platform,
             "target": m.target,
             "payload": m.payload,
-            "status": "pending",
+            "status": Status.PENDING.value,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
@@ -109,7 +118,7 @@ def claim(
             OUTBOX.c.claimed_until,
         )
         .where(
-            OUTBOX.c.status == "pending",
+            OUTBOX.c.status == Status.PENDING,
             OUTBOX.c.platform == platform,
             OUTBOX.c.next_attempt_at <= now,
             free,
@@ -124,7 +133,7 @@ def claim(
         redelivered = claimed_until is not None
         taken = conn.execute(
             update(OUTBOX)
-            .where(and_(OUTBOX.c.id == id_, OUTBOX.c.status == "pending", free))
+            .where(and_(OUTBOX.c.id == id_, OUTBOX.c.status == Status.PENDING, free))
             .values(
                 claimed_until=now + lease,
                 redeliveries=OUTBOX.c.redeliveries + (1 if redelivered else 0),
@@ -138,7 +147,7 @@ def claim(
 def finish(
     conn: Connection,
     id_: int,
-    status: str,
+    status: Status,
     attempts: int,
     now: datetime,
     *,
@@ -147,14 +156,14 @@ def finish(
 ) -> None:
     conn.execute(
         update(OUTBOX)
-        .where(OUTBOX.c.id == id_, OUTBOX.c.status == "pending")  # the first outcome stands
+        .where(OUTBOX.c.id == id_, OUTBOX.c.status == Status.PENDING)  # the first outcome stands
         .values(
             status=status,
             attempts=attempts,
             external_ref=ref,
             last_error=error,
             claimed_until=None,
-            sent_at=now if status == "sent" else None,
+            sent_at=now if status == Status.SENT else None,
         )
     )
 
@@ -168,7 +177,7 @@ def later(
     if error is not None:
         values["last_error"] = error
     conn.execute(
-        update(OUTBOX).where(OUTBOX.c.id == id_, OUTBOX.c.status == "pending").values(values)
+        update(OUTBOX).where(OUTBOX.c.id == id_, OUTBOX.c.status == Status.PENDING).values(values)
     )
 
 
@@ -176,7 +185,7 @@ def release(conn: Connection, id_: int) -> None:
     """Lets a claimed row go untried, as it was."""
     conn.execute(
         update(OUTBOX)
-        .where(OUTBOX.c.id == id_, OUTBOX.c.status == "pending")
+        .where(OUTBOX.c.id == id_, OUTBOX.c.status == Status.PENDING)
         .values(claimed_until=None)
     )
 
@@ -186,7 +195,7 @@ def next_due(conn: Connection, platform: str) -> datetime | None:
         datetime | None,
         conn.execute(
             select(func.min(OUTBOX.c.next_attempt_at)).where(
-                OUTBOX.c.status == "pending", OUTBOX.c.platform == platform
+                OUTBOX.c.status == Status.PENDING, OUTBOX.c.platform == platform
             )
         ).scalar(),
     )

@@ -179,7 +179,9 @@ class Outbox:
                 self._retry(row, refusal.error)
         else:
             with writing(self.engine) as conn:
-                rows.finish(conn, row.id, "sent", row.attempts + 1, self.clock.now(), ref=ref)
+                rows.finish(
+                    conn, row.id, rows.Status.SENT, row.attempts + 1, self.clock.now(), ref=ref
+                )
             self.on_result(Result.SENT)
             return Result.SENT
         return Result.RETRY
@@ -192,7 +194,7 @@ class Outbox:
 
     def _dead(self, row: rows.Claimed, attempts: int, error: str) -> None:
         with writing(self.engine) as conn:
-            rows.finish(conn, row.id, "dead", attempts, self.clock.now(), error=error)
+            rows.finish(conn, row.id, rows.Status.DEAD, attempts, self.clock.now(), error=error)
         log.error("outbox %s parked as dead after %d tries: %s", row.key, attempts, error)
         self.on_result(Result.DEAD)
 

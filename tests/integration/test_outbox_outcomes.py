@@ -38,7 +38,7 @@ def _two_claims(engine: Engine) -> tuple[int, int]:
 def test_a_stalled_sender_cannot_put_a_sent_message_back_to_pending(engine: Engine) -> None:
     stalled, second = _two_claims(engine)
     with engine.begin() as conn:
-        outbox.finish(conn, second, "sent", 1, NOW + LEASE, ref="ts-1")
+        outbox.finish(conn, second, outbox.Status.SENT, 1, NOW + LEASE, ref="ts-1")
     with engine.begin() as conn:  # the stalled sender's send failed: it asks for a retry
         outbox.later(conn, stalled, NOW + timedelta(hours=1), attempts=1, error="timeout")
         outbox.release(conn, stalled)
@@ -49,9 +49,9 @@ def test_a_stalled_sender_cannot_put_a_sent_message_back_to_pending(engine: Engi
 def test_a_stalled_sender_cannot_overwrite_the_outcome_another_recorded(engine: Engine) -> None:
     stalled, second = _two_claims(engine)
     with engine.begin() as conn:
-        outbox.finish(conn, second, "sent", 1, NOW + LEASE, ref="ts-1")
+        outbox.finish(conn, second, outbox.Status.SENT, 1, NOW + LEASE, ref="ts-1")
     with engine.begin() as conn:
-        outbox.finish(conn, stalled, "dead", 8, NOW + LEASE, error="channel_not_found")
+        outbox.finish(conn, stalled, outbox.Status.DEAD, 8, NOW + LEASE, error="channel_not_found")
     table = OutboxMessage.__table__
     with engine.connect() as conn:
         status, ref, error = conn.execute(
