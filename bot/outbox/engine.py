@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -112,6 +113,7 @@ class Outbox:
         rng: random.Random | None = None,
         on_result: Callable[[str], None] | None = None,
         lease: timedelta = LEASE,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -121,7 +123,7 @@ class Outbox:
         self.max_attempts = settings.delivery.max_attempts
         # longer than any one send takes; replicas' clocks must agree far better than this
         self.lease = lease
-        self.pacer = Pacer(settings.delivery, clock)
+        self.pacer = Pacer(settings.delivery, clock, monotonic)  # spacing in real seconds
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
         self.on_result = on_result or (lambda _status: None)
 

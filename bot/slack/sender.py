@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -225,10 +226,20 @@ def slack_outbox(
     rng: random.Random | None = None,
     on_result: Callable[[str], None] | None = None,
     lease: timedelta = LEASE,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Outbox:
     """The outbox of platform "slack", delivering through `messenger`."""
     sender = SlackSender(engine, settings, messenger, directory, clock)
-    return Outbox(engine, settings, sender, clock=clock, rng=rng, on_result=on_result, lease=lease)
+    return Outbox(
+        engine,
+        settings,
+        sender,
+        clock=clock,
+        rng=rng,
+        on_result=on_result,
+        lease=lease,
+        monotonic=monotonic,
+    )
 
 
 def _zone(name: str | None) -> ZoneInfo | None:
