@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from sqlalchemy import Engine
 
 from bot.app.exports import EXPORT_COLUMNS, export_leads
 from bot.app.fields import parse_instant
@@ -26,7 +25,7 @@ from bot.present.render import as_csv, as_text, spreadsheet_cell
 from bot.serve import DatabaseNotReadyError, engine_for
 from metrics.errors import PeriodError
 from metrics.instants import OutOfRangeError, check_instant
-from storage.engine import make_engine, writing
+from storage.engine import Engine, make_engine, redact_url, writing
 from storage.migrate import upgrade
 
 
@@ -91,7 +90,7 @@ def init(obj: Context, force: bool) -> None:
         click.echo(f"wrote {obj.config}: edit the teams, then import or connect your CRM")
     settings = obj.settings()
     upgrade(_closing(make_engine(settings.database_url)))
-    click.echo(f"database ready: {_safe_url(settings.database_url)}")
+    click.echo(f"database ready: {redact_url(settings.database_url)}")
 
 
 @main.group()
@@ -105,7 +104,7 @@ def db_upgrade(obj: Context) -> None:
     """Create the schema or bring it to the newest revision."""
     settings = obj.settings()
     upgrade(_closing(make_engine(settings.database_url)))
-    click.echo(f"database at the newest revision: {_safe_url(settings.database_url)}")
+    click.echo(f"database at the newest revision: {redact_url(settings.database_url)}")
 
 
 @main.group("import")
@@ -302,12 +301,6 @@ class _open_out:  # noqa: N801 (used as a context manager, like open())
             self.handle.close()
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 @main.command("sweep")
 @click.option("--once", is_flag=True, help="Run one tick now (required: `serve` runs them).")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; write nothing.")
@@ -347,24 +340,17 @@ def outbox_cmd(ctx: click.Context, dead: bool, pending: bool) -> None:
     """Messages waiting to be sent, or parked as dead after their last try."""
     if ctx.invoked_subcommand is not None:
         return
-    from storage import outbox as rows
+    from bot.app.outbox_admin import outbox_state
 
     obj: Context = ctx.obj
     engine = _engine(obj.settings())
-    with engine.connect() as conn:
-        counts = rows.counts(conn)
-        redelivered = rows.redeliveries(conn)
-        listed = [
-            row
-            for status, wanted in (("pending", pending), ("dead", dead))
-            if wanted
-            for row in rows.listing(conn, status)
-        ]
+    wanted = [status for status, asked in (("pending", pending), ("dead", dead)) if asked]
+    state = outbox_state(engine, wanted)
     click.echo(
-        " ".join(f"{s}: {counts.get(s, 0)}" for s in ("pending", "sent", "dead"))
-        + f" (redelivered after a crash: {redelivered})"
+        " ".join(f"{s}: {state.counts.get(s, 0)}" for s in ("pending", "sent", "dead"))
+        + f" (redelivered after a crash: {state.redelivered})"
     )
-    for row in listed:
+    for row in state.listed:
         click.echo(
             f"{row.id:>8}  {row.status:<7} {row.key}  tries {row.attempts}  "
             f"next {row.next_attempt_at.isoformat()}"
@@ -377,14 +363,10 @@ def outbox_cmd(ctx: click.Context, dead: bool, pending: bool) -> None:
 @click.pass_obj
 def outbox_retry(obj: Context, ids: tuple[int, ...]) -> None:
     """Send dead messages again (by the ids `ignorerate outbox --dead` lists)."""
-    from storage import outbox as rows
+    from bot.app.outbox_admin import retry_dead
 
     engine = _engine(obj.settings())
-    missing = []
-    with writing(engine) as conn:
-        for id_ in ids:
-            if not rows.requeue(conn, id_):
-                missing.append(id_)
+    missing = retry_dead(engine, ids)
     for id_ in ids:
         if id_ not in missing:
             click.echo(f"{id_}: queued again; a running `ignorerate serve` sends it")
@@ -398,13 +380,12 @@ def outbox_retry(obj: Context, ids: tuple[int, ...]) -> None:
 @click.pass_obj
 def away_cmd(obj: Context, email: str, back: bool) -> None:
     """Mark a rep away: the SLA sweep's round-robin reassignment skips them."""
-    from storage import nudges
+    from bot.app.away import mark_away
 
     if "@" not in email:
         fail(f"expected an email address, got {email!r}")
     engine = _engine(obj.settings())
-    with writing(engine) as conn:
-        nudges.set_away(conn, email, not back, obj.clock.now())
+    mark_away(engine, email, away=not back, now=obj.clock.now())
     click.echo(f"{email.lower()} is {'back' if back else 'away'}")
 
 

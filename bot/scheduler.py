@@ -29,12 +29,12 @@ from typing import IO, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Connection, Engine, text
 
 from bot.app.sweep import SweepResult, sweep
 from bot.clock import Clock
 from bot.config import Settings
-from storage.engine import WRITES
+from storage.engine import WRITES, Connection, Engine
+from storage.locks import try_transaction_lock
 
 log = logging.getLogger(__name__)
 # the advisory lock's key: any constant bigint the deployment does not use for another lock
@@ -56,14 +56,6 @@ class TickResult:
 
 
 Job = Callable[[Connection, Settings, datetime], list[str]]
-
-
-def _try_lock(conn: Connection) -> bool:
-    if conn.dialect.name != "postgresql":
-        return True  # SQLite: one writer at a time, and one scheduler per file (FileLock)
-    return bool(
-        conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": TICK_LOCK}).scalar()
-    )
 
 
 class Ticker:
@@ -92,7 +84,8 @@ class Ticker:
         with self.engine.connect() as conn:
             tx = conn.execution_options(**{WRITES: True}).begin()  # storage.engine.writing
             try:
-                if not _try_lock(conn):
+                # SQLite: always taken (one writer at a time, one scheduler per file)
+                if not try_transaction_lock(conn, TICK_LOCK):
                     tx.rollback()
                     self.on_tick("skipped")
                     return None

@@ -20,6 +20,7 @@ __all__ = [
     "is_unavailable",
     "make_engine",
     "normalise_url",
+    "redact_url",
     "writing",
 ]
 
@@ -45,6 +46,11 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may be shown (a message, a log line): its password as `***`."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def make_engine(url: str = DEFAULT_URL, **kwargs: Any) -> Engine:

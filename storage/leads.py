@@ -182,6 +182,16 @@ def remember_dm_channel(conn: Connection, rep_id: int, channel: str) -> None:
     conn.execute(update(REPS).where(REPS.c.id == rep_id).values(slack_dm_channel=channel))
 
 
+def action_recorded(conn: Connection, idempotency_key: str) -> bool:
+    """Whether an action with this idempotency key is already recorded: a click sent twice
+    (a retried request, a double tap) is told so before anything is decided. One lookup on
+    the key's unique index, in the caller's transaction."""
+    found = conn.execute(
+        select(ACTIONS.c.id).where(ACTIONS.c.idempotency_key == idempotency_key)
+    ).first()
+    return found is not None
+
+
 def claim_first_action(
     conn: Connection, lead_id: int, at: datetime, kind: str, channel: str | None
 ) -> bool:

@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection
-
 from bot.app.fields import ActionInput, FieldError
 from bot.config import Settings
 from metrics.model import NewAction
 from storage import repository as repo
+from storage.engine import Connection
 from storage.types import truncate_to_second
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
-
 from bot.config import Settings, TeamConfig
 from metrics import access, clicks
 from metrics.access import Ownership, Role
@@ -17,8 +15,7 @@ from metrics.model import ActionKind
 from metrics.views import LeadView
 from storage import leads as store
 from storage import repository as repo
-from storage.engine import writing
-from storage.tables import Action
+from storage.engine import Connection, Engine, writing
 
 # the rules live in metrics.access and metrics.clicks; the doors ask them through here
 __all__ = [
@@ -82,10 +79,7 @@ def act(engine: Engine, settings: Settings, click: Click, now: datetime) -> Clic
         role = role_of(settings, team, lead.owner.email if lead.owner else None, click.actor_email)
         if role is None:
             return ClickOutcome(Result.FORBIDDEN, lead)
-        done = conn.execute(
-            select(Action.__table__.c.id).where(Action.__table__.c.idempotency_key == click.key)
-        ).first()
-        if done is not None:
+        if store.action_recorded(conn, click.key):
             return ClickOutcome(Result.REPEATED, lead, role)
         reason = settings.reason(click.reason) if click.reason else None
         state = clicks.LeadState(

@@ -27,9 +27,6 @@ from datetime import UTC
 from pathlib import Path
 from typing import IO, BinaryIO, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.app.actions import check_actions, record_actions
 from bot.app.fields import (
     ACTION_COLUMNS,
@@ -46,7 +43,7 @@ from bot.app.handoffs import ingest_leads, lead_schedule
 from bot.clock import Clock
 from bot.config import Settings
 from storage import repository as repo
-from storage.engine import writing
+from storage.engine import Connection, DatabaseError, Engine, writing
 
 BATCH = 2000
 T = TypeVar("T", LeadInput, ActionInput)
@@ -489,7 +486,7 @@ class _Importer(Generic[T]):
         self.checking = False
         try:
             self._write(bad_lines)
-        except (SQLAlchemyError, ValueError, ArithmeticError, OSError, _FileChangedError) as err:
+        except (DatabaseError, ValueError, ArithmeticError, OSError, _FileChangedError) as err:
             # everything this import wrote was rolled back with its transaction
             self.result.write_error = _one_line(err)
             self.result.added = self.result.already_present = 0

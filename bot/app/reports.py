@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
-
 from bot.app.teams import UnknownTeamError
 from bot.config import Settings
 from metrics.periods import Period, parse_period
 from metrics.report import Report
 from storage import reports
+from storage.engine import Engine
 
 
 def report(

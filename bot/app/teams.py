@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection
-
 from bot.config import Settings
 from storage import repository as repo
+from storage.engine import Connection
 
 
 class UnknownTeamError(LookupError):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from metrics.model import ActionKind, NewAction
-from storage import reports
+from storage import leads, reports
 from storage import repository as repo
 from storage.tables import Lead, LeadOwner
 
@@ -61,6 +61,16 @@ def test_same_action_key_is_recorded_once(engine: Engine) -> None:
     lead = _one_lead(engine)
     assert len(_act(engine, lead, "k1", 1, ActionKind.CONTACTED, channel="call")) == 1
     assert _act(engine, lead, "k1", 1, ActionKind.CONTACTED, channel="call") == []
+
+
+def test_an_action_is_known_as_recorded_by_its_key_only_once_it_is(engine: Engine) -> None:
+    lead = _one_lead(engine)
+    with engine.connect() as conn:
+        assert not leads.action_recorded(conn, "k1")
+    _act(engine, lead, "k1", 1, ActionKind.CONTACTED, channel="call")
+    with engine.connect() as conn:
+        assert leads.action_recorded(conn, "k1")
+        assert not leads.action_recorded(conn, "k2")
 
 
 def test_an_earlier_action_arriving_later_becomes_the_first(engine: Engine) -> None:
