@@ -341,13 +341,14 @@ def outbox_cmd(ctx: click.Context, dead: bool, pending: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from bot.app.outbox_admin import outbox_state
+    from storage.outbox import Status
 
     obj: Context = ctx.obj
     engine = _engine(obj.settings())
-    wanted = [status for status, asked in (("pending", pending), ("dead", dead)) if asked]
-    state = outbox_state(engine, wanted)
+    asked = ((Status.PENDING, pending), (Status.DEAD, dead))
+    state = outbox_state(engine, [status for status, wanted in asked if wanted])
     click.echo(
-        " ".join(f"{s}: {state.counts.get(s, 0)}" for s in ("pending", "sent", "dead"))
+        " ".join(f"{s}: {state.counts.get(s, 0)}" for s in Status)
         + f" (redelivered after a crash: {state.redelivered})"
     )
     for row in state.listed:

@@ -201,7 +201,7 @@ def next_due(conn: Connection, platform: str) -> datetime | None:
     )
 
 
-def listing(conn: Connection, status: str, limit: int = 200) -> list[Row]:
+def listing(conn: Connection, status: Status, limit: int = 200) -> list[Row]:
     rows = conn.execute(
         select(
             OUTBOX.c.id,

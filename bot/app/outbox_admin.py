@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from storage import outbox as rows
 from storage.engine import Engine, writing
-from storage.outbox import Row
+from storage.outbox import Row, Status
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class OutboxState:
     listed: list[Row]  # the messages of the statuses asked for, status by status
 
 
-def outbox_state(engine: Engine, statuses: Sequence[str] = ()) -> OutboxState:
+def outbox_state(engine: Engine, statuses: Sequence[Status] = ()) -> OutboxState:
     """The counts, and the messages of each of `statuses` (pending, dead), read at once."""
     with engine.connect() as conn:
         return OutboxState(
