@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -20,6 +20,7 @@ __all__ = [
     "is_unavailable",
     "make_engine",
     "normalise_url",
+    "ping",
     "redact_url",
     "writing",
 ]
@@ -90,6 +91,13 @@ def writing(engine: Engine) -> AbstractContextManager[Connection]:
     it is `engine.begin()`.
     """
     return engine.execution_options(**{WRITES: True}).begin()
+
+
+def ping(engine: Engine) -> None:
+    """Asks the database the cheapest question there is (`SELECT 1`): returns if it
+    answers, raises if it cannot (what a health check reports)."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def _sqlite_begin(conn: Connection) -> None:

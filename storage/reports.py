@@ -374,3 +374,10 @@ def by_source(conn: Connection, cohort: Cohort) -> list[tuple[str, Counts]]:
 
 def team_id(conn: Connection, name: str) -> int | None:
     return conn.execute(select(Team.__table__.c.id).where(Team.__table__.c.name == name)).scalar()
+
+
+def team_name(conn: Connection, team_id: int) -> str | None:
+    """The name of the team with this row id (a signed chart link names a team by id)."""
+    return conn.execute(
+        select(Team.__table__.c.name).where(Team.__table__.c.id == team_id)
+    ).scalar()

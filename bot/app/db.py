@@ -3,6 +3,6 @@ it themselves (they import no storage and no SQLAlchemy); `serve` builds it."""
 
 from __future__ import annotations
 
-from storage.engine import DatabaseError, Engine, is_unavailable
+from storage.engine import DatabaseError, Engine, is_unavailable, ping
 
-__all__ = ["DatabaseError", "Engine", "is_unavailable"]
+__all__ = ["DatabaseError", "Engine", "is_unavailable", "ping"]

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.app.fields import LeadInput
-from bot.app.messages import LeadCard, Outgoing, enqueue_many, platforms_of
+from bot.app.messages import LeadCard, Outgoing, Post, enqueue, enqueue_many, platforms_of
 from bot.app.teams import UnknownTeamError, team_ids
 from bot.config import Settings, TeamConfig
 from metrics.nudges import NextNudge, next_nudge
 from metrics.routing import MessageKind, Platform
 from metrics.sla import due_at
+from storage import leads as store
 from storage import repository as repo
 from storage.engine import Connection, Engine, writing
 
@@ -122,3 +123,23 @@ def lead_schedule(
         else None
     )
     return due, first
+
+
+def refuse_handoff(
+    engine: Engine,
+    event_id: str,
+    *,
+    channel: str,
+    thread_ts: str | None,
+    text: str,
+    now: datetime,
+) -> bool:
+    """A handoff announced in a Slack channel that could not be read: marks the event seen
+    and queues `text` as a reply in the message's thread, in one transaction, so a retried
+    event neither replies twice nor loses the reply. False: the event was seen before, and
+    nothing is queued."""
+    with writing(engine) as conn:
+        if not store.first_delivery(conn, event_id, now):
+            return False
+        enqueue(conn, f"reply:{event_id}", Post(channel, text, thread_ts=thread_ts), now)
+    return True

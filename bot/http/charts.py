@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Engine, select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.app.summaries import build_summary
+from bot.app.charts import chart_summary
+from bot.app.db import Engine
 from bot.clock import Clock
 from bot.config import Settings
 from bot.links import ExpiredLinkError, LinkError, LinkSigner, is_row_id
 from bot.present.chart import trend_png
 from metrics.instants import SUPPORTED_DAYS, OutOfRangeError, check_days
 from metrics.summary import WeekError, WeekOutOfRangeError, parse_week, trend_weeks
-from storage.tables import Team
 
 CACHE = "private, max-age=3600"  # a chart changes little within the hour
 
@@ -54,16 +53,12 @@ def chart_route(engine: Engine, settings: Settings, signer: LinkSigner, clock: C
             )
         except WeekError:
             return PlainTextResponse("not a chart link of this bot", status_code=403)
-        with engine.connect() as conn:
-            name = conn.execute(
-                select(Team.__table__.c.name).where(Team.__table__.c.id == team_id)
-            ).scalar()
-            if name is None or settings.team(name) is None:
-                return PlainTextResponse("no such team", status_code=404)
-            try:
-                summary = build_summary(conn, settings, name, week, now)
-            except WeekError:
-                return PlainTextResponse("not a chart link of this bot", status_code=403)
+        try:
+            summary = chart_summary(engine, settings, team_id, week, now)
+        except WeekError:
+            return PlainTextResponse("not a chart link of this bot", status_code=403)
+        if summary is None:
+            return PlainTextResponse("no such team", status_code=404)
         return Response(
             trend_png(summary.trend), media_type="image/png", headers={"Cache-Control": CACHE}
         )

@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -27,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.app.db import Engine, ping
 from bot.body import BodyTooLargeError, read_body
 from bot.http.lull import Lull
 from bot.http.metrics import Metrics
@@ -159,12 +159,8 @@ class Server:
         return _to_starlette(response)
 
     async def healthz(self, _request: Request) -> Response:
-        def ping() -> None:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-
         try:
-            await run_in_threadpool(ping)
+            await run_in_threadpool(ping, self.engine)
         except Exception as err:
             return JSONResponse({"ok": False, "database": type(err).__name__}, status_code=503)
         if self.slack_link is not None:  # HTTP or Socket Mode

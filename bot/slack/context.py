@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter
 from slack_bolt import Ack
-from sqlalchemy import Engine
 
 from bot.app.clicks import SNOOZE_MINUTES, ClickOutcome, Result
+from bot.app.db import Engine
+from bot.app.leads import lead_and_cards
 from bot.clock import Clock
 from bot.config import Settings
 from bot.present.i18n import t
@@ -22,7 +23,6 @@ from bot.slack import blocks
 from bot.slack.messenger import SlackMessenger
 from bot.slack.people import Directory
 from metrics.views import Person
-from storage import leads as store
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +61,7 @@ class SlackContext:
 
     def refresh_cards(self, lead_id: int, also: tuple[str, str] | None = None) -> None:
         """Updates every posted card of the lead in place (and the message clicked)."""
-        with self.engine.connect() as conn:
-            lead = store.lead_view(conn, lead_id)
-            places = store.card_messages(conn, lead_id)
+        lead, places = lead_and_cards(self.engine, lead_id)
         if lead is None:
             return
         if also is not None and also not in places:

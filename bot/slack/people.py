@@ -3,13 +3,11 @@ asked once per person, not once per card or click."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-
+from bot.app import people
+from bot.app.db import Engine
 from bot.clock import Clock
 from bot.slack.messenger import SlackMessenger
 from metrics.views import Person
-from storage import leads as store
-from storage.engine import writing
 
 
 class Directory:
@@ -20,8 +18,7 @@ class Directory:
 
     def by_slack_id(self, user_id: str) -> Person | None:
         """The person behind a Slack user id, by their email (users:read.email)."""
-        with self.engine.connect() as conn:
-            known = store.person_by_slack_id(conn, user_id)
+        known = people.by_slack_id(self.engine, user_id)
         if known is not None:
             return known
         user = self.messenger.user_by_id(user_id)
@@ -31,8 +28,7 @@ class Directory:
 
     def by_email(self, email: str) -> Person | None:
         """The person with this email, with their Slack id if Slack knows them."""
-        with self.engine.connect() as conn:
-            known = store.person_by_email(conn, email)
+        known = people.by_email(self.engine, email)
         if known is not None and known.slack_user_id is not None:
             return known
         user = self.messenger.user_by_email(email)
@@ -43,13 +39,11 @@ class Directory:
     def _remember(
         self, email: str, user_id: str, timezone: str | None, name: str | None
     ) -> Person | None:
-        with writing(self.engine) as conn:
-            store.remember_slack_user(
-                conn,
-                email,
-                user_id=user_id,
-                timezone=timezone,
-                display_name=name,
-                now=self.clock.now(),
-            )
-            return store.person_by_email(conn, email)
+        return people.remember_slack_user(
+            self.engine,
+            email,
+            user_id=user_id,
+            timezone=timezone,
+            display_name=name,
+            now=self.clock.now(),
+        )

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prometheus_client import Counter
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bot.app.db import Engine
 from bot.app.reports import report
 from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock

@@ -12,13 +12,13 @@ from typing import Any
 from slack_bolt import App, Respond
 
 from bot.app.clicks import Result, role_of
+from bot.app.leads import lead_view
 from bot.links import is_row_id
 from bot.present.i18n import t
 from bot.slack import blocks
 from bot.slack.context import SlackContext, ack_at_once
 from bot.slack.listeners.common import perform, where
 from metrics.model import ActionKind, ContactChannel
-from storage import leads as store
 
 log = logging.getLogger(__name__)
 CONTACTED = re.compile(r"^lead\.contacted\.(call|email|meeting|message|other)$")
@@ -152,8 +152,7 @@ def register(app: App, ctx: SlackContext) -> None:
         user_id = body["user"]["id"]
         channel, ts = where(body)
         person = ctx.directory.by_slack_id(user_id)
-        with ctx.engine.connect() as conn:
-            lead = store.lead_view(conn, lead_id)
+        lead = lead_view(ctx.engine, lead_id)
         team = ctx.settings.team(lead.team) if lead else None
         allowed = (
             person is not None

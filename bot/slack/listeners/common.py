@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot.app.clicks import Click, ClickOutcome, Result, act
+from bot.app.leads import home_leads
 from bot.app.reports import report
 from bot.present.i18n import t
 from bot.slack import blocks
 from bot.slack.context import SlackContext
 from metrics.model import ActionKind
 from metrics.views import LeadView
-from storage import leads as store
-from storage.reports import team_id as find_team_id
 
 HOME_LEADS = 20
 
@@ -100,18 +99,13 @@ def publish_home(ctx: SlackContext, user_id: str) -> None:
         for tm in ctx.settings.teams
         if person.email in tm.managers or person.email in ctx.settings.admins
     ]
-    sections = []
-    with ctx.engine.connect() as conn:
-        ids, total = store.open_lead_ids(conn, person.id, HOME_LEADS)
-        views = store.lead_views(conn, ids)
-        for team in managed[:5]:
-            team_id = find_team_id(conn, team.name)
-            holders = store.overdue_by_owner(conn, team_id, now) if team_id is not None else []
-            sections.append((team, holders))
+    shown = managed[:5]
+    home = home_leads(ctx.engine, person.id, HOME_LEADS, [team.name for team in shown], now)
     manager = [
-        (report(ctx.engine, ctx.settings, "this-week", now, team.name), holders)
-        for team, holders in sections
+        (report(ctx.engine, ctx.settings, "this-week", now, team.name), home.overdue[team.name])
+        for team in shown
     ]
     tz = ctx.tz_of(person, None)
-    leads = [views[i] for i in ids if i in views]
-    ctx.messenger.publish_home(user_id, blocks.home_view(leads, total, tz, ctx.locale, manager))
+    ctx.messenger.publish_home(
+        user_id, blocks.home_view(home.leads, home.total, tz, ctx.locale, manager)
+    )

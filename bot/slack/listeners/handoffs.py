@@ -9,13 +9,10 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot.app.handoffs import receive_handoffs
-from bot.app.messages import Post, enqueue
+from bot.app.handoffs import receive_handoffs, refuse_handoff
 from bot.present.i18n import t
 from bot.slack.context import SlackContext, ack_at_once
 from bot.slack.parsing import read_handoff_message
-from storage import leads as store
-from storage.engine import writing
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +34,18 @@ def register(app: App, ctx: SlackContext) -> None:
             # the reply goes through the outbox, in the transaction that marks the event
             # seen: a retried event neither replies twice nor loses the reply
             problems = "; ".join(str(p) for p in read.problems)
-            with writing(ctx.engine) as conn:
-                if not store.first_delivery(conn, event_id, now):
-                    ctx.metrics.handoffs.labels("slack", "repeated").inc()
-                    return
-                text = t(ctx.locale, "handoff.unreadable", problems=problems)
-                reply = Post(event["channel"], text, thread_ts=event.get("ts"))
-                enqueue(conn, f"reply:{event_id}", reply, now)
+            text = t(ctx.locale, "handoff.unreadable", problems=problems)
+            refused = refuse_handoff(
+                ctx.engine,
+                event_id,
+                channel=event["channel"],
+                thread_ts=event.get("ts"),
+                text=text,
+                now=now,
+            )
+            if not refused:
+                ctx.metrics.handoffs.labels("slack", "repeated").inc()
+                return
             ctx.metrics.handoffs.labels("slack", "refused").inc()
             ctx.wake_outbox()
             return

@@ -22,13 +22,14 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from prometheus_client import Counter
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.app.clicks import Click, ClickOutcome, act
+from bot.app.db import Engine
+from bot.app.leads import lead_and_person, lead_view
 from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import Settings
@@ -37,7 +38,6 @@ from bot.teams.ack import csrf
 from bot.teams.ack.choice import Choice, ChoiceError, read_choice
 from bot.teams.ack.pages import Pages
 from metrics.views import LeadView, Person
-from storage import leads as store
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +167,7 @@ class AckLinks:
     # ------------------------------------------------------------ database
 
     def _load(self, link: _Link) -> tuple[LeadView, Person | None]:
-        with self.engine.connect() as conn:
-            lead = store.lead_view(conn, link.lead_id)
-            sent_to = store.person_by_id(conn, link.rep_id) if link.rep_id is not None else None
+        lead, sent_to = lead_and_person(self.engine, link.lead_id, link.rep_id)
         if lead is None:
             raise _RefusedError(
                 self.pages.message("ack.not_found_title", "click.no_such_lead", 404)
@@ -204,8 +202,7 @@ class AckLinks:
         lead_id = data.get("l")
         in_slack = False
         if is_row_id(lead_id):
-            with self.engine.connect() as conn:
-                lead = store.lead_view(conn, lead_id)
+            lead = lead_view(self.engine, lead_id)
             team = self.settings.team(lead.team) if lead else None
             in_slack = team is not None and bool(team.slack_channel)
         return self.pages.expired(in_slack=in_slack)
