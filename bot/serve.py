@@ -285,9 +285,15 @@ def build_service(
     slack = _slack(common)
     if slack is not None:
         integrations.append(slack.integration)
-    door = HandoffDoor(engine, settings, env.webhook_secret, clock, common.metrics)
-    door.wake_outbox = common.wake
-    door.directory = slack.directory if slack is not None else None
+    door = HandoffDoor(
+        engine,
+        settings,
+        env.webhook_secret,
+        clock,
+        common.metrics,
+        directory=slack.directory if slack is not None else None,
+        wake_outbox=common.wake,
+    )
     server = Server(
         engine,
         common.metrics,
@@ -302,12 +308,12 @@ def build_service(
         metrics_token=env.metrics_token,
     )
     return Service(
-        server.app(),
-        engine,
-        common.metrics,
-        slack.mode if slack is not None else "off",
-        server,
-        integrations,
+        app=server.app(),
+        engine=engine,
+        metrics=common.metrics,
+        slack_mode=slack.mode if slack is not None else "off",
+        server=server,
+        integrations=integrations,
         socket=slack.socket if slack is not None else None,
         listeners=slack.listeners if slack is not None else None,
         scheduler=_scheduler(common, scheduler_interval),

@@ -15,11 +15,6 @@ from storage import reports
 from storage.engine import Engine, writing
 
 
-def lead(engine: Engine, lead_id: int) -> LeadView | None:
-    with engine.connect() as conn:
-        return store.lead_view(conn, lead_id)
-
-
 @dataclass(frozen=True)
 class Overdue:
     """The leads a digest lists (at most the first page of them) and how many there are."""

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class OutboxWorker:
-    """Runs a Deliverer in a thread: woken when something is queued, else when the next
+    """Runs an Outbox in a thread: woken when something is queued, else when the next
     row is due (at the latest every `interval` seconds)."""
 
     def __init__(

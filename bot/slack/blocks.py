@@ -18,6 +18,7 @@ from bot.present.report import percent, report_team, report_title
 from bot.present.status import SLACK_CARD
 from bot.present.status import lead_status as status_line
 from bot.present.words import human_minutes, reason_label
+from bot.slack.ids import REJECT_VIEW, ActionId, contacted
 from metrics.model import ContactChannel, RejectReason
 from metrics.rates import Counts
 from metrics.report import Report
@@ -110,7 +111,7 @@ def contact_buttons(
     return [
         {
             "type": "button",
-            "action_id": f"lead.contacted.{c.value}",
+            "action_id": contacted(c),
             "text": plain(t(locale, f"contact.{c.value}")),
             "value": str(lead.id),
             **({"style": "primary"} if c is ContactChannel.CALL else {}),
@@ -122,7 +123,7 @@ def contact_buttons(
 def reject_button(lead: LeadView, locale: str) -> Block:
     return {
         "type": "button",
-        "action_id": "lead.reject",
+        "action_id": ActionId.REJECT,
         "text": plain(t(locale, "card.reject")),
         "value": str(lead.id),
         "style": "danger",
@@ -132,7 +133,7 @@ def reject_button(lead: LeadView, locale: str) -> Block:
 def snooze_select(lead: LeadView, locale: str) -> Block:
     return {
         "type": "static_select",
-        "action_id": "lead.snooze",
+        "action_id": ActionId.SNOOZE,
         "placeholder": plain(t(locale, "card.snooze")),
         "options": [
             {"text": plain(human_minutes(m, locale)), "value": f"{lead.id}:{m}"}
@@ -147,7 +148,7 @@ def lead_buttons(lead: LeadView, locale: str) -> list[Block]:
         more.append(
             {
                 "type": "button",
-                "action_id": "lead.take",
+                "action_id": ActionId.TAKE,
                 "text": plain(t(locale, "card.take")),
                 "value": str(lead.id),
                 "style": "primary",
@@ -158,7 +159,7 @@ def lead_buttons(lead: LeadView, locale: str) -> list[Block]:
         snooze_select(lead, locale),
         {
             "type": "users_select",
-            "action_id": "lead.reassign",
+            "action_id": ActionId.REASSIGN,
             "placeholder": plain(t(locale, "card.reassign")),
         },
     ]
@@ -205,7 +206,7 @@ def reject_modal(
     ]
     return {
         "type": "modal",
-        "callback_id": "lead.reject",
+        "callback_id": REJECT_VIEW,
         "private_metadata": metadata,
         "title": plain(t(locale, "reject.title")[:24]),
         "submit": plain(t(locale, "reject.submit")),

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
-from bot.app import deliveries
+from bot.app import deliveries, leads
 from bot.app.db import Engine
 from bot.app.messages import Chart, Digest, LeadCard, Message, Post, SummaryPost, platforms_of
 from bot.clock import Clock
@@ -137,7 +137,7 @@ class SlackSender:
         return f"{chart.channel}/{file_id}"
 
     def _lead_card(self, lead_id: int, to: str, sending: Sending) -> str:
-        lead = deliveries.lead(self.engine, lead_id)
+        lead = leads.lead_view(self.engine, lead_id)
         if lead is None:
             raise Undeliverable(f"lead {lead_id} does not exist")
         team = self.settings.team(lead.team)
@@ -152,7 +152,7 @@ class SlackSender:
             if person is not None and person.slack_user_id:
                 target = person.slack_user_id
                 tz = _zone(person.timezone) or tz
-                lead = deliveries.lead(self.engine, lead_id) or lead
+                lead = leads.lead_view(self.engine, lead_id) or lead
         if target is None:
             if not team.slack_channel:
                 raise Undeliverable(

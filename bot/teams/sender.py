@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.app import deliveries
+from bot.app import deliveries, leads
 from bot.app.db import Engine
 from bot.app.messages import LeadCard, Message, RenderedCard, SummaryPost, TeamsDigest, platforms_of
 from bot.clock import Clock
@@ -119,7 +119,7 @@ class TeamsSender:
         return chart_url(self.base_url, self.signer, team_id, week, self.clock.now())
 
     def _lead_card(self, lead_id: int, sending: Sending) -> str:
-        lead = deliveries.lead(self.engine, lead_id)
+        lead = leads.lead_view(self.engine, lead_id)
         if lead is None:
             raise Undeliverable(f"lead {lead_id} does not exist")
         team, url = self._webhook(lead.team, MessageKind.LEAD_CARD)

@@ -1,4 +1,4 @@
-"""The queued summary goes out through the real Deliverer to a local server that answers
+"""The queued summary goes out through the real Slack outbox to a local server that answers
 like Slack: the message with its blocks, and the chart uploaded the files_upload_v2 way."""
 
 from __future__ import annotations

@@ -17,14 +17,14 @@ from bot.links import is_row_id
 from bot.present.i18n import t
 from bot.slack import blocks
 from bot.slack.context import SlackContext, ack_at_once
+from bot.slack.ids import CONTACTED, ActionId
 from bot.slack.listeners.common import perform, where
 from metrics.model import ActionKind, ContactChannel
 
 log = logging.getLogger(__name__)
-CONTACTED = re.compile(r"^lead\.contacted\.(call|email|meeting|message|other)$")
 # buttons whose answer to Slack is empty and whose work needs no `trigger_id` (which
 # expires 3 s after the click): the server answers them before Bolt sees them
-LATER = frozenset({"lead.take", "lead.snooze", "lead.reassign"})
+LATER = frozenset({ActionId.TAKE, ActionId.SNOOZE, ActionId.REASSIGN})
 
 
 def answers_later(action_id: str) -> bool:
@@ -175,10 +175,10 @@ def register(app: App, ctx: SlackContext) -> None:
 
     listeners: list[tuple[str | re.Pattern[str], ActionKind, Any]] = [
         (CONTACTED, ActionKind.CONTACTED, contacted),
-        ("lead.take", ActionKind.REASSIGNED, take),
-        ("lead.snooze", ActionKind.SNOOZED, snooze),
-        ("lead.reassign", ActionKind.REASSIGNED, reassign),
-        ("lead.reject", ActionKind.REJECTED, reject),
+        (ActionId.TAKE, ActionKind.REASSIGNED, take),
+        (ActionId.SNOOZE, ActionKind.SNOOZED, snooze),
+        (ActionId.REASSIGN, ActionKind.REASSIGNED, reassign),
+        (ActionId.REJECT, ActionKind.REJECTED, reject),
     ]
     for action_id, kind, listener in listeners:
         app.action(action_id)(ack=ack_at_once, lazy=[_guarded(ctx, kind, listener)])

@@ -9,6 +9,7 @@ from slack_bolt import Ack, App
 
 from bot.present.i18n import t
 from bot.slack.context import SlackContext
+from bot.slack.ids import REJECT_VIEW, ActionId
 from bot.slack.listeners.common import perform
 from metrics.model import ActionKind
 
@@ -40,7 +41,7 @@ def register(app: App, ctx: SlackContext) -> None:
         )
         clicked = {**body, "container": container}
         action = {
-            "action_id": "lead.reject",
+            "action_id": ActionId.REJECT.value,
             "action_ts": view.get("id", "") + view.get("hash", ""),
             # from a digest: the message in metadata is the digest, not a card to replace
             "block_id": f"digest:{meta['lead']}" if meta.get("digest") else "",
@@ -54,4 +55,4 @@ def register(app: App, ctx: SlackContext) -> None:
             reason=selected["value"],
         )
 
-    app.view("lead.reject")(ack=validate, lazy=[rejected])
+    app.view(REJECT_VIEW)(ack=validate, lazy=[rejected])
