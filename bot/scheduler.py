@@ -33,7 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.app.sweep import SweepResult, sweep
 from bot.clock import Clock
 from bot.config import Settings
-from storage.engine import WRITES, Connection, Engine
+from storage.engine import Connection, Engine, begin_writing, sqlite_file
 from storage.locks import try_transaction_lock
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class Ticker:
         """None when another process holds the tick."""
         now = self.clock.now()
         with self.engine.connect() as conn:
-            tx = conn.execution_options(**{WRITES: True}).begin()  # storage.engine.writing
+            tx = begin_writing(conn)
             try:
                 # SQLite: always taken (one writer at a time, one scheduler per file)
                 if not try_transaction_lock(conn, TICK_LOCK):
@@ -141,12 +141,8 @@ class FileLock:
 
 
 def sqlite_lock_path(engine: Engine) -> Path | None:
-    if engine.dialect.name != "sqlite":
-        return None
-    database = engine.url.database
-    if not database or database == ":memory:":
-        return None
-    return Path(f"{database}.scheduler.lock")
+    database = sqlite_file(engine)
+    return None if database is None else Path(f"{database}.scheduler.lock")
 
 
 class Scheduler:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -17,11 +17,13 @@ __all__ = [
     "Connection",
     "DatabaseError",
     "Engine",
+    "begin_writing",
     "is_unavailable",
     "make_engine",
     "normalise_url",
     "ping",
     "redact_url",
+    "sqlite_file",
     "writing",
 ]
 
@@ -98,6 +100,20 @@ def ping(engine: Engine) -> None:
     answers, raises if it cannot (what a health check reports)."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def begin_writing(conn: Connection) -> RootTransaction:
+    """`conn.begin()` for a transaction that will write, as `writing` starts it, for a
+    caller that decides itself whether to commit (the scheduler's dry run rolls back)."""
+    return conn.execution_options(**{WRITES: True}).begin()
+
+
+def sqlite_file(engine: Engine) -> str | None:
+    """The file of an SQLite database; None for PostgreSQL or an in-memory database."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    return None if not database or database == ":memory:" else database
 
 
 def _sqlite_begin(conn: Connection) -> None:
