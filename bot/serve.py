@@ -24,7 +24,7 @@ from bot.clock import Clock
 from bot.config import ConfigError, Environment, Settings
 from bot.http.charts import chart_route
 from bot.http.lull import BackgroundExecutor, Lull
-from bot.http.metrics import Metrics
+from bot.http.prometheus import Metrics
 from bot.http.server import Server
 from bot.http.webhooks import HandoffDoor
 from bot.links import LinkSigner

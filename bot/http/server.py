@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.app.db import Engine, ping
 from bot.body import BodyTooLargeError, read_body
 from bot.http.lull import Lull
-from bot.http.metrics import Metrics
+from bot.http.prometheus import Metrics
 from bot.http.webhooks import MAX_BODY, HandoffDoor
 
 log = logging.getLogger(__name__)

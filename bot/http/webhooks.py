@@ -31,7 +31,7 @@ from bot.app.ports import PeopleLookup
 from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import Settings
-from bot.http.metrics import Metrics
+from bot.http.prometheus import Metrics
 
 MAX_BODY = 1024 * 1024
 MAX_LEADS = 500

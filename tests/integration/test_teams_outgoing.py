@@ -19,7 +19,7 @@ from bot.app.fields import LeadInput
 from bot.app.handoffs import receive_handoffs
 from bot.clock import FixedClock
 from bot.config import parse_settings
-from bot.http.metrics import Metrics
+from bot.http.prometheus import Metrics
 from bot.teams.outgoing import OutgoingDoor, command_text, signature
 from tests.fakes import serve
 
