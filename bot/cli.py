@@ -461,13 +461,13 @@ def summary_cmd(obj: Context, team_name: str, week: str, dry_run: bool, resend: 
     from bot.app.summaries import (
         NoChannelError,
         build_summary,
-        made_at,
         make_summary,
         resend_summary,
     )
     from bot.slack.summary_blocks import as_text, summary_blocks
     from metrics.summary import WeekError, parse_week
     from storage import reports
+    from storage.summaries import made_at
 
     settings = obj.settings()
     try:

@@ -48,15 +48,10 @@ def dm_channel(engine: Engine, person: Person) -> str | None:
         return store.dm_channel(conn, person.id)
 
 
-def remember_dm_channel(engine: Engine, rep: int | str, channel: str) -> None:
-    """Remembers the DM channel a message to the rep (an id or an email) went to."""
+def remember_dm_channel(engine: Engine, rep_id: int, channel: str) -> None:
+    """Remembers the DM channel a message to the rep went to, for the next one."""
     with writing(engine) as conn:
-        if isinstance(rep, str):
-            person = store.person_by_email(conn, rep)
-            if person is None:
-                return
-            rep = person.id
-        store.remember_dm_channel(conn, rep, channel)
+        store.remember_dm_channel(conn, rep_id, channel)
 
 
 def team_row_id(engine: Engine, team: str) -> int | None:

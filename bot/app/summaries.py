@@ -142,11 +142,6 @@ def _ids(conn: Connection, settings: Settings, now: datetime) -> dict[str, int]:
     return team_ids(conn, settings, now)
 
 
-def made_at(conn: Connection, team_id: int, week: str) -> datetime | None:
-    """When the summary of `week` was made for the team, or None if not yet."""
-    return summaries.made_at(conn, team_id, week)
-
-
 def make_summary(
     conn: Connection,
     settings: Settings,
@@ -166,7 +161,7 @@ def make_summary(
         raise NoChannelError(config.name)
     label = str(parse_week(week))
     team_id = _ids(conn, settings, now)[config.name]
-    if made_at(conn, team_id, label) is not None:
+    if summaries.made_at(conn, team_id, label) is not None:
         return None
     keys = summary_keys(config.name, label)
     if not summaries.claim_week(conn, team_id, label, keys.post, now):

@@ -29,6 +29,7 @@ from bot.slack.messenger import SlackMessenger
 from bot.slack.people import Directory
 from bot.slack.summary_blocks import summary_blocks
 from metrics.routing import MessageKind, Platform
+from metrics.views import Person
 
 # Slack errors that the same request will meet again however often it is sent
 PERMANENT = frozenset(
@@ -181,6 +182,7 @@ class SlackSender:
         since = now - timedelta(days=max(t.nudges.lookback_days for t in teams))
         tz = teams[0].timezone
         owner_id: int | None = None
+        person: Person | None = None  # the rep or manager a DM goes to
         target = to
         if audience in ("rep", "manager"):
             person = self.directory.by_email(to)
@@ -211,8 +213,8 @@ class SlackSender:
             now=now,
         )
         ref = self._post(sending, target, text, card)
-        if audience != "channel" and target.startswith(("U", "W")):
-            deliveries.remember_dm_channel(self.engine, to, ref.partition("/")[0])
+        if person is not None and target.startswith(("U", "W")):
+            deliveries.remember_dm_channel(self.engine, person.id, ref.partition("/")[0])
         return ref
 
 
