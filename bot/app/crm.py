@@ -42,6 +42,7 @@ from metrics.routing import Platform
 from storage import crm as store
 from storage import repository as repo
 from storage.engine import Connection, Engine, begin_writing, writing
+from storage.locks import single_runner
 from storage.types import truncate_to_second
 
 log = logging.getLogger(__name__)
@@ -443,3 +444,70 @@ def remember_written(
     """The CRM record a write-back created: the sync will skip it."""
     with writing(engine) as conn:
         store.mark_written(conn, source, crm_id, action_id, now)
+
+
+# -- one runner, status and health -------------------------------------------------------
+
+# the advisory lock's key: the scheduler's kind of lock, under a key of its own, so a long
+# sync (a backfill) never holds up the SLA sweep
+SYNC_LOCK = 0x1607E_C4A
+
+
+def sync_once(
+    engine: Engine,
+    settings: Settings,
+    sources: Sequence[CrmSource],
+    clock: Clock,
+    *,
+    dry_run: bool = False,
+    since: datetime | None = None,
+) -> list[ObjectRun] | None:
+    """`sync` by one process at a time however many replicas run; None: another process
+    is syncing now (its run covers this one's)."""
+    with single_runner(engine, SYNC_LOCK, "crm") as mine:
+        if not mine:
+            return None
+        return sync(engine, settings, sources, clock, dry_run=dry_run, since=since)
+
+
+@dataclass(frozen=True)
+class CrmHealth:
+    """A CRM's sync as /healthz, /metrics and `crm status` show it."""
+
+    source: str
+    last_success_at: datetime | None  # the oldest of its objects' last successes
+    lag_seconds: float | None  # since then; None: never synced
+    errors: int  # failed runs in a row (the worst object's)
+    last_error: str | None
+    budget_used: int | None
+    budget_max: int | None
+    objects: tuple[store.CursorState, ...]
+
+
+def health(engine: Engine, settings: Settings, now: datetime) -> list[CrmHealth]:
+    """One entry per configured CRM."""
+    with engine.connect() as conn:
+        states = store.cursors(conn)
+        budgets = {b.source: b for b in store.budgets(conn)}
+    out = []
+    for source in settings.crm.configured:
+        mine = tuple(s for s in states if s.source == source)
+        successes = [s.last_success_at for s in mine]
+        last = None if not mine or None in successes else min(s for s in successes if s)
+        failing = [s for s in mine if s.last_error_at is not None and s.errors]
+        budget = budgets.get(source)
+        out.append(
+            CrmHealth(
+                source=source,
+                last_success_at=last,
+                lag_seconds=None if last is None else max(0.0, (now - last).total_seconds()),
+                errors=max((s.errors for s in mine), default=0),
+                last_error=max(failing, key=lambda s: s.last_error_at or now).last_error
+                if failing
+                else None,
+                budget_used=budget.used if budget else None,
+                budget_max=budget.max if budget else None,
+                objects=mine,
+            )
+        )
+    return out

@@ -261,3 +261,48 @@ def test_a_lead_without_a_team_goes_to_the_default(engine: Engine, owner: str | 
     )
     assert runs[0].tally.leads_new == 1
     assert rows(engine, "SELECT t.name FROM leads JOIN teams t ON t.id = team_id") == [("smb",)]
+
+
+def _click(lead_id: int, kind: ActionKind, key: str, **extra: Any) -> Any:
+    from metrics.clicks import Click
+
+    return Click(
+        lead_id=lead_id,
+        actor_email="a@example.com",
+        kind=kind,
+        at=T0 + timedelta(minutes=10),
+        key=key,
+        via="slack",
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("write_back", [True, False])
+def test_a_click_on_a_crm_lead_queues_one_write_back(engine: Engine, write_back: bool) -> None:
+    from bot.app.clicks import act
+    from metrics.model import ContactChannel
+
+    s = settings(write_back={"task": write_back})
+    source = Replay({"Lead": [Page("Lead", T0, 1, leads=[lead("00Q1")])]})
+    sync(engine, s, [source], FixedClock(T0))
+    (lead_id,) = rows(engine, "SELECT id FROM leads WHERE external_id = '00Q1'")[0]
+    now = T0 + timedelta(minutes=10)
+    click = _click(lead_id, ActionKind.CONTACTED, "k1", channel=ContactChannel.CALL)
+    act(engine, s, click, now)
+    act(engine, s, click, now)  # the same click delivered again
+    queued = rows(engine, "SELECT key, platform, target FROM outbox WHERE platform = 'salesforce'")
+    (action_id,) = rows(engine, "SELECT id FROM actions")[0]
+    assert queued == ([(f"crm:{action_id}", "salesforce", "salesforce")] if write_back else [])
+
+
+def test_a_click_on_a_lead_from_elsewhere_writes_nothing_back(engine: Engine) -> None:
+    from bot.app.clicks import act
+    from bot.app.fields import LeadInput
+    from bot.app.handoffs import receive_handoffs
+
+    s = settings(write_back={"task": True})
+    web = LeadInput("web", "W1", T0, "ent", "a@example.com", None, None, None, None)
+    (lead_id,) = receive_handoffs(engine, s, [web], T0).new
+    act(engine, s, _click(lead_id, ActionKind.REJECTED, "k2", reason="not_a_fit"), T0)
+    assert rows(engine, "SELECT key FROM outbox WHERE platform = 'salesforce'") == []
+    assert len(rows(engine, "SELECT id FROM actions")) == 1
