@@ -24,6 +24,7 @@ re-reads the rest: idempotency keys make the re-read change nothing.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -138,6 +139,8 @@ class Tally:
     before_handoff: int = 0
     written_back: int = 0  # our own write-backs, read back and skipped
     problems: list[str] = field(default_factory=list)
+    # where the new leads' handoff times came from (the issue: "say which was used")
+    time_from: Counter[TimeFrom] = field(default_factory=Counter)
 
     def add(self, other: Tally) -> None:
         for name in (
@@ -153,6 +156,7 @@ class Tally:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.problems += other.problems
+        self.time_from.update(other.time_from)
 
 
 @dataclass
@@ -217,6 +221,16 @@ def apply_page(
         result = handoffs_in(conn, settings, leads, now)
         tally.leads_new += len(result.new)
         tally.leads_known += len({lead.key for lead in leads}) - len(result.new)
+        for crm_lead in page.leads:
+            if result.ids.get((source, crm_lead.crm_id)) in result.new:
+                tally.time_from[crm_lead.time_from] += 1
+                log.info(
+                    "crm sync: %s %s handed off at %s (time from %s)",
+                    source,
+                    crm_lead.crm_id,
+                    crm_lead.handed_off_at.isoformat(),
+                    crm_lead.time_from.value,
+                )
     for merge in page.merges:
         _merge(conn, settings, source, merge, now=now, tally=tally)
     _activities(conn, settings, source, page.activities, now=now, tally=tally)

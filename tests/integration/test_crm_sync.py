@@ -93,6 +93,7 @@ def test_a_page_records_its_leads_with_cards_and_its_actions_once(engine: Engine
     runs = sync(engine, s, [source], clock)
     assert [r.error for r in runs] == [None, None]
     assert runs[0].tally.leads_new == 2
+    assert runs[0].tally.time_from == {TimeFrom.FIELD: 2}
     assert runs[1].tally.actions_new == 1
     leads = rows(engine, "SELECT external_id, t.name FROM leads JOIN teams t ON t.id = team_id")
     assert sorted(leads) == [("00Q1", "ent"), ("00Q2", "smb")]
