@@ -29,12 +29,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, NoReturn, Protocol
 
 from metrics.model import ActionKind, ContactChannel, RejectReason
 
-if TYPE_CHECKING:
-    from bot.config import _Reader
+
+class _Reader(Protocol):
+    """What of bot.config's reader this section uses (it walks the YAML with key paths)."""
+
+    def fail(self, key: str, message: str) -> NoReturn: ...
+
+    def mapping(self, value: Any, key: str, known: tuple[str, ...]) -> Mapping[str, Any]: ...
+
+    def text(self, value: Any, key: str) -> str: ...
+
+    def positive_int(self, value: Any, key: str) -> int: ...
+
+    def boolean(self, value: Any, key: str) -> bool: ...
+
 
 CRM_KEYS = ("poll_seconds", "overlap_seconds", "salesforce", "hubspot")
 SALESFORCE_KEYS = ("handoff", "team_from", "actions", "write_back", "api_headroom_percent")
