@@ -1,4 +1,4 @@
-"""The HTTP server: Slack's requests, the handoff webhook, health and metrics, and what
+"""The HTTP server: Slack's requests, the webhooks, health and metrics, and what
 the Teams cards link to (the chart images) when Teams is configured.
 
 Bolt's own Starlette adapter calls the synchronous `App.dispatch` on the event loop, so
@@ -9,7 +9,6 @@ figures under 50 concurrent clicks that decided it.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -28,9 +27,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.app.db import Engine, ping
 from bot.body import BodyTooLargeError, read_body
+from bot.http.door import bearer_matches
 from bot.http.lull import Lull
 from bot.http.prometheus import Metrics
-from bot.http.webhooks import MAX_BODY, HandoffDoor
+from bot.http.webhooks import MAX_BODY, ActionDoor, HandoffDoor
 
 log = logging.getLogger(__name__)
 SLACK_RETRY_AFTER = 30  # seconds a Slack request refused while Slack is unreachable waits
@@ -69,6 +69,7 @@ class Server:
     slack_link: SlackLink | None = None
     # IGNORERATE_METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <it>`
     metrics_token: str | None = None
+    action: ActionDoor | None = None  # POST /hooks/action, when given
 
     def _answer_first(self, payload: object) -> bool:
         """True if the signed request is a click whose listeners all answer later."""
@@ -171,7 +172,7 @@ class Server:
         return JSONResponse({"ok": True, "database": "ok", "slack": slack})
 
     async def prometheus(self, request: Request) -> Response:
-        if self.metrics_token and not _bearer_matches(
+        if self.metrics_token and not bearer_matches(
             request.headers.get("authorization", ""), self.metrics_token
         ):
             return JSONResponse(
@@ -186,6 +187,11 @@ class Server:
             routes=[
                 Route("/slack/events", self.slack, methods=["POST"]),
                 Route("/hooks/handoff", self.handoff.handle, methods=["POST"]),
+                *(
+                    [Route("/hooks/action", self.action.handle, methods=["POST"])]
+                    if self.action is not None
+                    else []
+                ),
                 Route("/healthz", self.healthz, methods=["GET"]),
                 Route("/metrics", self.prometheus, methods=["GET"]),
                 *self.extra_routes,
@@ -207,14 +213,6 @@ def _verifiable(timestamp: str, signature: str) -> bool:
         and timestamp.isascii()
         and timestamp.isdigit()
         and signature.isascii()
-    )
-
-
-def _bearer_matches(header: str, token: str) -> bool:
-    """Whether `Authorization` carries `token` as a bearer token (constant-time compare)."""
-    scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode("utf-8", "replace"), token.encode("utf-8", "replace")
     )
 
 
