@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot.app.fields import ACTION_KINDS
 from bot.app.reports import report
 from storage.tables import Action, Lead
 from tests.e2e.conftest import NOW, Bot, sign_webhook
@@ -284,3 +287,96 @@ def test_wrong_shapes_types_and_sizes_say_what_is_expected(bot: Bot) -> None:
     big = bot.action(None, raw=b'{"reason": "' + b"x" * (1024 * 1024) + b'"}')
     assert big.status_code == 413
     assert census(bot.engine) == before
+
+
+# ------------------------------------------------------------------ any batch
+
+PROPERTY_LEADS = ("P-0", "P-1", "P-2")
+HANDED_OFF = NOW - timedelta(minutes=30)  # as `lead()` hands them off
+
+
+def _good_kind(kind: str) -> dict[str, Any]:
+    if kind == "rejected":
+        return {"kind": kind, "reason": "not_a_fit"}
+    if kind == "reassigned":
+        return {"kind": kind, "new_owner_email": "b@example.com"}
+    return {"kind": kind}
+
+
+# an item of a batch, and whether it must be accepted
+GOOD_ITEMS = st.builds(
+    lambda external_id, minutes, fields, actor: (
+        {**action(external_id, at=HANDED_OFF + timedelta(minutes=minutes)), **fields, **actor},
+        True,
+    ),
+    st.sampled_from(PROPERTY_LEADS),
+    st.integers(0, 40),
+    st.sampled_from(ACTION_KINDS).map(_good_kind),
+    st.sampled_from([{}, {"actor_email": None}, {"actor_email": "c@example.com"}]),
+)
+BAD_ITEMS = st.one_of(
+    st.builds(lambda i: (action(f"NOPE-{i}"), False), st.integers(0, 3)),  # no such lead
+    st.builds(  # before the handoff
+        lambda external_id, minutes: (
+            action(external_id, at=HANDED_OFF - timedelta(minutes=minutes)),
+            False,
+        ),
+        st.sampled_from(PROPERTY_LEADS),
+        st.integers(1, 60),
+    ),
+    st.sampled_from(
+        [
+            ({**action("P-0"), "kind": "called"}, False),
+            ({**action("P-0"), "kind": "rejected"}, False),  # without its reason
+            ({**action("P-1"), "at": "2026-11-24T11:00:00"}, False),  # without an offset
+            ({**action("P-1"), "at": "9999-12-31T23:59:59+00:00"}, False),
+            ({**action("P-2"), "colour": "blue"}, False),
+            ({**action("P-2"), "reason": ["a", "b"]}, False),
+            ({**action("P-2"), "new_owner_email": "b@example.com"}, False),  # not a reassignment
+            ("contacted:call", False),
+            (None, False),
+        ]
+    ),
+)
+BATCHES = st.lists(st.one_of(GOOD_ITEMS, BAD_ITEMS), min_size=1, max_size=8)
+
+
+@settings(max_examples=25)
+@given(batch=BATCHES)
+def test_any_batch_is_answered_item_by_item_and_sent_twice_is_recorded_once(
+    bot: Bot, batch: list[tuple[Any, bool]]
+) -> None:
+    """Every item is answered once, by its index: accepted exactly when it is good. The
+    same action twice is one action (the later names the first). Sent again, the batch
+    records nothing and is answered with the same ids."""
+    handed_off(bot, *PROPERTY_LEADS)
+    items = [item for item, _ in batch]
+    before = count_actions(bot)
+    first = bot.action({"actions": items})
+    body = first.json()
+    accepted = {a["index"]: a for a in body["accepted"]}
+    refused = {r["index"]: r for r in body["refused"]}
+    assert first.status_code == (400 if refused else 202), first.text
+    assert not set(accepted) & set(refused)
+    assert sorted([*accepted, *refused]) == list(range(len(items)))
+    assert set(accepted) == {i for i, (_, good) in enumerate(batch) if good}
+    assert all(r["errors"] and all(e["field"] for e in r["errors"]) for r in refused.values())
+    first_of: dict[int, int] = {}
+    for index in sorted(accepted):
+        answer = accepted[index]
+        if first_of.setdefault(answer["id"], index) == index:
+            assert "repeat_of" not in answer
+        else:
+            assert answer["repeat_of"] == first_of[answer["id"]]
+            assert answer["new"] == accepted[first_of[answer["id"]]]["new"]
+    new = {a["id"] for a in accepted.values() if a["new"]}
+    assert count_actions(bot) == before + len(new)
+
+    again = bot.action({"actions": items})
+    assert again.status_code == first.status_code
+    assert {a["index"]: a["id"] for a in again.json()["accepted"]} == {
+        i: a["id"] for i, a in accepted.items()
+    }
+    assert not any(a["new"] for a in again.json()["accepted"])
+    assert [r["index"] for r in again.json()["refused"]] == sorted(refused)
+    assert count_actions(bot) == before + len(new)
