@@ -5,6 +5,7 @@ again records nothing twice."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ def _actions(bot: Bot) -> int:
         return int(conn.execute(select(func.count()).select_from(Action.__table__)).scalar_one())
 
 
-def _until_taken(bot: Bot, payload: dict[str, object]) -> httpx.Response:
+def _until_taken(bot: Bot, payload: Any) -> httpx.Response:
     """Sends the request until it is taken, as a sender's retry queue does."""
     deadline = time.monotonic() + WAIT
     while True:
