@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays as holiday_data
 import yaml
 
+from bot.crmconfig import CrmConfig, parse_crm
 from metrics.calendar import (
     MAX_DAYS,
     BusinessCalendar,
@@ -159,6 +160,7 @@ class Settings:
     reject_reasons: tuple[RejectReason, ...] = DEFAULT_REJECT_REASONS
     database_url: str = DEFAULT_URL
     delivery: Delivery = Delivery()
+    crm: CrmConfig = field(default_factory=CrmConfig)
     _by_name: dict[str, TeamConfig] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -277,6 +279,7 @@ TOP_KEYS = (
     "reject_reasons",
     "database_url",
     "delivery",
+    "crm",
 )
 TEAM_KEYS = (
     "name",
@@ -341,6 +344,9 @@ def parse_settings(raw: Any, source: str, env: Mapping[str, str] | None = None) 
         reject_reasons=reasons,
         database_url=r.text(url, "database_url"),
         delivery=_delivery(r, top.get("delivery")),
+        crm=parse_crm(
+            r, top.get("crm"), reasons=reasons, teams=tuple(t.name for t in teams), env=env
+        ),
     )
 
 

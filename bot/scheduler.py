@@ -145,12 +145,26 @@ def sqlite_lock_path(engine: Engine) -> Path | None:
     return None if database is None else Path(f"{database}.scheduler.lock")
 
 
-class Scheduler:
-    """The tick every `interval` seconds on a background thread, starting at once."""
+@dataclass(frozen=True)
+class Periodic:
+    """Other work on the scheduler's thread pool, every `interval` seconds from the start
+    (the CRM sync); `run` takes its own lock and must not raise."""
 
-    def __init__(self, ticker: Ticker, interval: float = 60.0) -> None:
+    name: str
+    interval: float
+    run: Callable[[], None]
+
+
+class Scheduler:
+    """The tick every `interval` seconds on a background thread, starting at once, and
+    each `Periodic` job on its own interval."""
+
+    def __init__(
+        self, ticker: Ticker, interval: float = 60.0, periodic: Sequence[Periodic] = ()
+    ) -> None:
         self.ticker = ticker
         self.interval = interval
+        self.periodic = periodic
         path = sqlite_lock_path(ticker.engine)
         self.lock = FileLock(path) if path is not None else None
         self.aps: BackgroundScheduler | None = None
@@ -168,9 +182,31 @@ class Scheduler:
             misfire_grace_time=None,  # the default (1 s) would drop a late tick
             next_run_time=self.ticker.clock.now(),
         )
+        for job in self.periodic:
+            aps.add_job(
+                job.run,
+                IntervalTrigger(seconds=job.interval),
+                id=job.name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+                next_run_time=self.ticker.clock.now(),
+            )
         aps.start()
         self.aps = aps
         log.info("scheduler on: SLA sweep and weekly summaries every %ss", self.interval)
+        for job in self.periodic:
+            log.info("scheduler on: %s every %ss", job.name, job.interval)
+
+    def wake(self, name: str) -> None:
+        """Runs the periodic job `name` now rather than at its next time (a CRM's webhook
+        says something changed); a run under way is not doubled (max_instances=1)."""
+        aps = self.aps
+        if aps is None:
+            return
+        job = aps.get_job(name)
+        if job is not None:
+            job.modify(next_run_time=self.ticker.clock.now())
 
     def _tick(self) -> None:
         try:

@@ -14,8 +14,13 @@ from enum import StrEnum
 
 
 class Platform(StrEnum):
+    """Where the outbox delivers: the chat platforms a team's messages are routed to, and
+    the CRMs clicks are written back to (never a destination of `platforms`)."""
+
     SLACK = "slack"
     TEAMS = "teams"
+    SALESFORCE = "salesforce"
+    HUBSPOT = "hubspot"
 
 
 class MessageKind(StrEnum):

@@ -200,3 +200,53 @@ class SlackEvent(Base):
     __tablename__ = "slack_events"
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     received_at: Mapped[datetime]
+
+
+class CrmCursor(Base):
+    """How far a CRM sync has read one object (a Salesforce `Lead`, a HubSpot `calls`):
+    the newest modification time applied, written in the transaction that applies the
+    page, so a sync killed mid-page resumes from the last page it finished."""
+
+    __tablename__ = "crm_cursors"
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)  # salesforce, hubspot
+    object: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cursor_at: Mapped[datetime | None]  # None: never read; the first run reads everything
+    last_run_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # in a row
+    records: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # read, ever
+
+
+class CrmBudget(Base):
+    """A CRM's API budget as it last reported it (Salesforce's Sforce-Limit-Info)."""
+
+    __tablename__ = "crm_budgets"
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    used: Mapped[int] = mapped_column(BigInteger)
+    max: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime]
+
+
+class CrmAlias(Base):
+    """A CRM record id that stands for a lead under another id: the master a merged lead
+    went into, or the lead a merged-away id went into. Activities on either id count for
+    `lead_id`."""
+
+    __tablename__ = "crm_aliases"
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    crm_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"))
+    created_at: Mapped[datetime]
+
+
+class CrmWritten(Base):
+    """A record this bot created in a CRM (write-back of a click): the sync skips it, so a
+    click is never read back as a second action."""
+
+    __tablename__ = "crm_written"
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    crm_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"))
+    created_at: Mapped[datetime]

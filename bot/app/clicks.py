@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.app.crm import queue_write_backs
 from bot.config import Settings, TeamConfig
 from metrics import access, clicks
 from metrics.access import Ownership, Role
@@ -94,6 +95,7 @@ def act(engine: Engine, settings: Settings, click: Click, now: datetime) -> Clic
         if refusal is not None:
             return ClickOutcome(refusal, store.lead_view(conn, lead.id) or lead, role)
         repo.add_actions(conn, list(plan.records), now)
+        queue_write_backs(conn, settings, lead.source, plan.records, now)
         until = plan.records[-1].until
         if click.kind is ActionKind.SNOOZED and until is not None:
             store.set_snooze(conn, lead.id, until)

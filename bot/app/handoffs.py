@@ -50,22 +50,30 @@ def receive_handoffs(
     """Records the leads and, in the same transaction, the cards they send: a lead is
     never stored without its card queued, nor a card queued for a lead not stored."""
     with writing(engine) as conn:
-        created = ingest_leads(conn, settings, leads, now)
-        # the leads this request did not create were there before (or were made meanwhile
-        # by a concurrent request, which the insert waited for): only those are looked up
-        ids = dict(created)
-        known = repo.find_leads(conn, (lead.key for lead in leads if lead.key not in created))
-        ids.update((key, ref.id) for key, ref in known.items())
-        cards: list[Outgoing] = []
-        for lead in leads:
-            lead_id = created.get(lead.key)
-            if lead_id is None:
-                continue
-            team = settings.team(lead.team)
-            assert team is not None  # ingest_leads refused unknown teams
-            cards += lead_cards(team, lead_id, lead)
-        enqueue_many(conn, cards, now)
-        return HandoffResult(ids, frozenset(created.values()))
+        return handoffs_in(conn, settings, leads, now)
+
+
+def handoffs_in(
+    conn: Connection, settings: Settings, leads: Sequence[LeadInput], now: datetime
+) -> HandoffResult:
+    """`receive_handoffs` inside the caller's transaction (a CRM sync page, which also
+    moves its cursor in it)."""
+    created = ingest_leads(conn, settings, leads, now)
+    # the leads this request did not create were there before (or were made meanwhile
+    # by a concurrent request, which the insert waited for): only those are looked up
+    ids = dict(created)
+    known = repo.find_leads(conn, (lead.key for lead in leads if lead.key not in created))
+    ids.update((key, ref.id) for key, ref in known.items())
+    cards: list[Outgoing] = []
+    for lead in leads:
+        lead_id = created.get(lead.key)
+        if lead_id is None:
+            continue
+        team = settings.team(lead.team)
+        assert team is not None  # ingest_leads refused unknown teams
+        cards += lead_cards(team, lead_id, lead)
+    enqueue_many(conn, cards, now)
+    return HandoffResult(ids, frozenset(created.values()))
 
 
 def ingest_leads(

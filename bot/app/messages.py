@@ -38,6 +38,7 @@ __all__ = [
     "SummaryPost",
     "TeamsDigest",
     "UnreadableMessageError",
+    "WriteBack",
     "decode",
     "encode",
     "enqueue",
@@ -65,6 +66,7 @@ class Kind(StrEnum):
     SUMMARY = "summary"
     CHART = "chart"
     POST = "post"
+    WRITE_BACK = "write_back"
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,16 @@ class RenderedCard:
     kind: ClassVar[Kind] = Kind.SUMMARY
 
 
-Message = LeadCard | Digest | TeamsDigest | SummaryPost | Chart | Post | RenderedCard
+@dataclass(frozen=True)
+class WriteBack:
+    """A click written back to the CRM its lead came from, as one completed activity:
+    read from the database when delivered (`bot.app.crm.write_back_of`)."""
+
+    action_id: int
+    kind: ClassVar[Kind] = Kind.WRITE_BACK
+
+
+Message = LeadCard | Digest | TeamsDigest | SummaryPost | Chart | Post | RenderedCard | WriteBack
 
 
 class UnreadableMessageError(ValueError):
@@ -131,6 +142,8 @@ class UnreadableMessageError(ValueError):
 def encode(message: Message) -> str:
     body: dict[str, Any]
     match message:
+        case WriteBack(action_id=action_id):
+            body = {"action_id": action_id}
         case LeadCard(lead_id=lead_id, to=to):
             body = {"lead_id": lead_id} | ({"to": to} if to is not None else {})
         case Digest():
@@ -243,7 +256,12 @@ def _post(raw: dict[str, Any]) -> Message:
     )
 
 
+def _write_back(raw: dict[str, Any]) -> Message:
+    return WriteBack(int(raw["action_id"]))
+
+
 _READERS = {
+    Kind.WRITE_BACK: _write_back,
     Kind.LEAD_CARD: _lead_card,
     Kind.DIGEST: _digest,
     Kind.SUMMARY: _summary,

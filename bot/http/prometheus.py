@@ -3,7 +3,7 @@ several servers in one process without clashing in the global registry)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 
 class Metrics:
@@ -55,6 +55,38 @@ class Metrics:
         self.errors = Counter(
             "ignorerate_listener_errors_total",
             "Slack listeners that raised.",
+            registry=self.registry,
+        )
+        self.crm_syncs = Counter(
+            "ignorerate_crm_syncs_total",
+            "CRM syncs of one object, by CRM, object and result: done, failed; and runs "
+            "skipped because another replica was syncing (object all).",
+            ["source", "object", "result"],
+            registry=self.registry,
+        )
+        self.crm_records = Counter(
+            "ignorerate_crm_records_total",
+            "CRM records read by the sync, by CRM and what became of them: lead_new, "
+            "lead_known, action_new, action_known, not_ours, before_handoff, written_back.",
+            ["source", "result"],
+            registry=self.registry,
+        )
+        self.crm_lag = Gauge(
+            "ignorerate_crm_lag_seconds",
+            "Seconds since the oldest last successful sync of a CRM's objects (absent: never).",
+            ["source"],
+            registry=self.registry,
+        )
+        self.crm_errors = Gauge(
+            "ignorerate_crm_errors",
+            "Failed syncs in a row of a CRM's worst object (0: the last one worked).",
+            ["source"],
+            registry=self.registry,
+        )
+        self.crm_budget_left = Gauge(
+            "ignorerate_crm_api_budget_left",
+            "API requests left today as the CRM last reported them (Salesforce).",
+            ["source"],
             registry=self.registry,
         )
 

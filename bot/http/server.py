@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.app.crm import CrmHealth
 from bot.app.db import Engine, ping
 from bot.body import BodyTooLargeError, read_body
 from bot.http.door import bearer_matches
@@ -69,6 +70,8 @@ class Server:
     slack_link: SlackLink | None = None
     # IGNORERATE_METRICS_TOKEN: when set, GET /metrics needs `Authorization: Bearer <it>`
     metrics_token: str | None = None
+    # the CRM syncs' state (bot.app.crm.health), for /healthz and /metrics; None: no CRM
+    crm_health: Callable[[], list[CrmHealth]] | None = None
     action: ActionDoor | None = None  # POST /hooks/action, when given
 
     def _answer_first(self, payload: object) -> bool:
@@ -169,7 +172,19 @@ class Server:
         else:
             slack = "ok" if self.bolt is not None else "off"
         # Slack unreachable is not unhealthy: the webhook, Teams and the links still work
-        return JSONResponse({"ok": True, "database": "ok", "slack": slack})
+        body: dict[str, Any] = {"ok": True, "database": "ok", "slack": slack}
+        if self.crm_health is not None:
+            # a failing CRM is not unhealthy either: it is reported, and caught up later
+            body["crm"] = {
+                h.source: {
+                    "last_success_at": h.last_success_at.isoformat() if h.last_success_at else None,
+                    "lag_seconds": h.lag_seconds,
+                    "errors": h.errors,
+                    "last_error": h.last_error,
+                }
+                for h in await run_in_threadpool(self.crm_health)
+            }
+        return JSONResponse(body)
 
     async def prometheus(self, request: Request) -> Response:
         if self.metrics_token and not bearer_matches(
@@ -180,7 +195,17 @@ class Server:
                 status_code=401,
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
+        if self.crm_health is not None:
+            self._crm_gauges(await run_in_threadpool(self.crm_health))
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    def _crm_gauges(self, states: list[CrmHealth]) -> None:
+        for h in states:
+            if h.lag_seconds is not None:  # absent until the first success
+                self.metrics.crm_lag.labels(h.source).set(h.lag_seconds)
+            self.metrics.crm_errors.labels(h.source).set(h.errors)
+            if h.budget_used is not None and h.budget_max is not None:
+                self.metrics.crm_budget_left.labels(h.source).set(h.budget_max - h.budget_used)
 
     def app(self) -> Starlette:
         app = Starlette(

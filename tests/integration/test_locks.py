@@ -55,3 +55,26 @@ def test_a_rolled_back_transaction_lets_go_of_the_lock(engine: Engine) -> None:
         tx.rollback()
     with writing(engine) as again:
         assert try_transaction_lock(again, KEY)
+
+
+def test_a_single_runner_lock_is_held_for_its_block_only(database_url: str) -> None:
+    """The CRM sync's lock spans many transactions: a second taker is refused at once
+    while the first holds it (another process's flock or PostgreSQL session alike), and
+    gets it after."""
+    from storage.locks import single_runner
+
+    first, second = make_engine(database_url), make_engine(database_url)
+    try:
+        with single_runner(first, KEY, "test") as mine:
+            assert mine
+            with single_runner(second, KEY, "test") as theirs:
+                assert not theirs
+            with single_runner(second, KEY + 1, "other") as another:
+                assert another  # another lock is another
+            with writing(first) as conn:  # transactions go on meanwhile
+                assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+        with single_runner(second, KEY, "test") as theirs:
+            assert theirs
+    finally:
+        first.dispose()
+        second.dispose()

@@ -1,0 +1,263 @@
+"""What a CRM sync keeps: a cursor per (CRM, object), the API budget it last reported,
+the ids a merge made stand for a lead, and the records written back by the bot."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Connection, Table, select, update
+
+from storage.repository import LeadRef, _among, _insert
+from storage.tables import Action, CrmAlias, CrmBudget, CrmCursor, CrmWritten, Lead, Rep
+
+CURSORS = cast(Table, CrmCursor.__table__)
+BUDGETS = cast(Table, CrmBudget.__table__)
+ALIASES = cast(Table, CrmAlias.__table__)
+WRITTEN = cast(Table, CrmWritten.__table__)
+LEADS = cast(Table, Lead.__table__)
+ACTIONS = cast(Table, Action.__table__)
+REPS = cast(Table, Rep.__table__)
+_ERROR_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class CursorState:
+    source: str
+    object: str
+    cursor_at: datetime | None
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    errors: int
+    records: int
+
+
+@dataclass(frozen=True)
+class Budget:
+    source: str
+    used: int
+    max: int
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredAction:
+    """An action as stored, for a merge to copy onto the master lead."""
+
+    at: datetime
+    kind: str
+    channel: str | None
+    reason: str | None
+    excludes: bool
+    actor_email: str | None
+    via: str
+    idempotency_key: str
+
+
+def cursor(conn: Connection, source: str, obj: str) -> datetime | None:
+    return cast(
+        "datetime | None",
+        conn.execute(
+            select(CURSORS.c.cursor_at).where(CURSORS.c.source == source, CURSORS.c.object == obj)
+        ).scalar(),
+    )
+
+
+def _ensure(conn: Connection, source: str, obj: str) -> None:
+    conn.execute(
+        _insert(conn, CURSORS).on_conflict_do_nothing(index_elements=["source", "object"]),
+        {"source": source, "object": obj, "errors": 0, "records": 0},
+    )
+
+
+def advance(
+    conn: Connection, source: str, obj: str, *, to: datetime | None, records: int, now: datetime
+) -> None:
+    """A page applied: the cursor moves forward to `to` (never back), the count grows and
+    the error streak ends."""
+    _ensure(conn, source, obj)
+    row = conn.execute(
+        select(CURSORS.c.cursor_at).where(CURSORS.c.source == source, CURSORS.c.object == obj)
+    ).one()
+    values: dict[str, object] = {
+        "last_run_at": now,
+        "last_success_at": now,
+        "errors": 0,
+        "records": CURSORS.c.records + records,
+    }
+    if to is not None and (row.cursor_at is None or to > row.cursor_at):
+        values["cursor_at"] = to
+    where = (CURSORS.c.source == source, CURSORS.c.object == obj)
+    conn.execute(update(CURSORS).where(*where).values(values))
+
+
+def rewind(conn: Connection, source: str, obj: str, to: datetime | None) -> None:
+    """A backfill: the cursor is set back to `to` (None: the beginning)."""
+    _ensure(conn, source, obj)
+    conn.execute(
+        update(CURSORS).where(CURSORS.c.source == source, CURSORS.c.object == obj),
+        {"cursor_at": to},
+    )
+
+
+def record_error(conn: Connection, source: str, obj: str, message: str, now: datetime) -> None:
+    _ensure(conn, source, obj)
+    conn.execute(
+        update(CURSORS)
+        .where(CURSORS.c.source == source, CURSORS.c.object == obj)
+        .values(
+            last_run_at=now,
+            last_error=message[:_ERROR_CHARS],
+            last_error_at=now,
+            errors=CURSORS.c.errors + 1,
+        )
+    )
+
+
+def cursors(conn: Connection, source: str | None = None) -> list[CursorState]:
+    query = select(CURSORS).order_by(CURSORS.c.source, CURSORS.c.object)
+    if source is not None:
+        query = query.where(CURSORS.c.source == source)
+    return [CursorState(**row._mapping) for row in conn.execute(query)]
+
+
+def set_budget(conn: Connection, source: str, used: int, maximum: int, now: datetime) -> None:
+    stmt = _insert(conn, BUDGETS)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["source"],
+            set_={"used": stmt.excluded.used, "max": stmt.excluded.max, "seen_at": now},
+        ),
+        {"source": source, "used": used, "max": maximum, "seen_at": now},
+    )
+
+
+def budgets(conn: Connection) -> list[Budget]:
+    return [
+        Budget(**row._mapping) for row in conn.execute(select(BUDGETS).order_by(BUDGETS.c.source))
+    ]
+
+
+def add_alias(conn: Connection, source: str, crm_id: str, lead_id: int, now: datetime) -> None:
+    """`crm_id` stands for `lead_id` from now on (a first alias stays: a merge is final)."""
+    conn.execute(
+        _insert(conn, ALIASES).on_conflict_do_nothing(index_elements=["source", "crm_id"]),
+        {"source": source, "crm_id": crm_id, "lead_id": lead_id, "created_at": now},
+    )
+
+
+def resolve(conn: Connection, source: str, crm_ids: Iterable[str]) -> dict[str, LeadRef]:
+    """CRM id -> the lead it stands for: the lead an alias (a merge) names, or else the
+    lead of that id."""
+    wanted = sorted(set(crm_ids))
+    found: dict[str, LeadRef] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for crm_id, id_, handed, team in conn.execute(
+            select(ALIASES.c.crm_id, LEADS.c.id, LEADS.c.handed_off_at, LEADS.c.team_id)
+            .join(LEADS, LEADS.c.id == ALIASES.c.lead_id)
+            .where(ALIASES.c.source == source, _among(conn, ALIASES.c.crm_id, chunk))
+        ):
+            found[crm_id] = LeadRef(id_, handed, team)
+        missing = [c for c in chunk if c not in found]
+        if missing:
+            for external_id, id_, handed, team in conn.execute(
+                select(
+                    LEADS.c.external_id, LEADS.c.id, LEADS.c.handed_off_at, LEADS.c.team_id
+                ).where(LEADS.c.source == source, _among(conn, LEADS.c.external_id, missing))
+            ):
+                found[external_id] = LeadRef(id_, handed, team)
+    return found
+
+
+def mark_written(
+    conn: Connection, source: str, crm_id: str, action_id: int | None, now: datetime
+) -> None:
+    conn.execute(
+        _insert(conn, WRITTEN).on_conflict_do_nothing(index_elements=["source", "crm_id"]),
+        {"source": source, "crm_id": crm_id, "action_id": action_id, "created_at": now},
+    )
+
+
+def written(conn: Connection, source: str, crm_ids: Sequence[str]) -> set[str]:
+    """Which of these CRM records the bot created itself."""
+    out: set[str] = set()
+    for start in range(0, len(crm_ids), 500):
+        chunk = list(crm_ids[start : start + 500])
+        out.update(
+            conn.execute(
+                select(WRITTEN.c.crm_id).where(
+                    WRITTEN.c.source == source, _among(conn, WRITTEN.c.crm_id, chunk)
+                )
+            ).scalars()
+        )
+    return out
+
+
+def actions_of(conn: Connection, lead_id: int, via: str) -> list[StoredAction]:
+    """The actions a CRM sync (`via`) recorded on a lead, oldest first."""
+    rows = conn.execute(
+        select(
+            ACTIONS.c.at,
+            ACTIONS.c.kind,
+            ACTIONS.c.channel,
+            ACTIONS.c.reason,
+            ACTIONS.c.excludes,
+            REPS.c.email.label("actor_email"),
+            ACTIONS.c.via,
+            ACTIONS.c.idempotency_key,
+        )
+        .outerjoin(REPS, REPS.c.id == ACTIONS.c.actor_id)
+        .where(ACTIONS.c.lead_id == lead_id, ACTIONS.c.via == via)
+        .order_by(ACTIONS.c.at, ACTIONS.c.id)
+    )
+    return [StoredAction(**row._mapping) for row in rows]
+
+
+@dataclass(frozen=True)
+class ActionToWrite:
+    """A recorded action as a write-back reads it."""
+
+    action_id: int
+    source: str  # the lead's
+    lead_crm_id: str  # the lead's external id
+    at: datetime
+    kind: str
+    channel: str | None
+    reason: str | None
+    actor_email: str | None
+
+
+def action_to_write(conn: Connection, action_id: int) -> ActionToWrite | None:
+    row = conn.execute(
+        select(
+            ACTIONS.c.id.label("action_id"),
+            LEADS.c.source,
+            LEADS.c.external_id.label("lead_crm_id"),
+            ACTIONS.c.at,
+            ACTIONS.c.kind,
+            ACTIONS.c.channel,
+            ACTIONS.c.reason,
+            REPS.c.email.label("actor_email"),
+        )
+        .join(LEADS, LEADS.c.id == ACTIONS.c.lead_id)
+        .outerjoin(REPS, REPS.c.id == ACTIONS.c.actor_id)
+        .where(ACTIONS.c.id == action_id)
+    ).one_or_none()
+    return None if row is None else ActionToWrite(**row._mapping)
+
+
+def action_ids(conn: Connection, keys: Sequence[str]) -> dict[str, int]:
+    """Idempotency key -> action id, for the keys recorded."""
+    if not keys:
+        return {}
+    rows = conn.execute(
+        select(ACTIONS.c.idempotency_key, ACTIONS.c.id).where(
+            _among(conn, ACTIONS.c.idempotency_key, list(keys))
+        )
+    )
+    return {key: id_ for key, id_ in rows}  # noqa: C416

@@ -1,0 +1,309 @@
+"""The CRM sync's use case on both databases, with a source that replays pages written
+here: what a page records, what a re-read, a merge, a write-back and a failure do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from bot.app.crm import (
+    CrmActivity,
+    CrmError,
+    CrmLead,
+    Merge,
+    Page,
+    TimeFrom,
+    sync,
+)
+from bot.clock import FixedClock
+from bot.config import Settings, parse_settings
+from bot.crmconfig import CrmKind
+from metrics.model import ActionKind
+from storage import crm as store
+
+T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # a Monday, 10:00 in Tokyo
+CALL = CrmKind(ActionKind.CONTACTED, channel="call")
+ENV = {"SALESFORCE_CLIENT_ID": "cid", "SALESFORCE_CLIENT_SECRET": "s" * 20}
+
+
+def settings(**salesforce: Any) -> Settings:
+    raw = {
+        "timezone": "Asia/Tokyo",
+        "teams": [
+            {"name": "ent", "sla": {"minutes": 60}, "reps": ["a@example.com"]},
+            {"name": "smb", "sla": {"minutes": 60}, "reps": ["b@example.com"]},
+        ],
+        "crm": {"salesforce": {"team_from": {"default": "smb"}, **salesforce}},
+    }
+    return parse_settings(raw, "test.yml", env=ENV)
+
+
+@dataclass
+class Replay:
+    """A CrmSource that yields the pages it was given, once each, for each object."""
+
+    by_object: dict[str, list[Page]]
+    name: str = "salesforce"
+    asked: list[tuple[str, datetime | None]] = field(default_factory=list)
+    fail_on: str | None = None
+
+    def objects(self) -> Sequence[str]:
+        return list(self.by_object)
+
+    def pages(self, obj: str, since: datetime | None, now: datetime) -> Iterator[Page]:
+        self.asked.append((obj, since))
+        assert since is None or since < now
+        for page in self.by_object[obj]:
+            yield page
+            if self.fail_on == obj:
+                raise CrmError("REQUEST_LIMIT_EXCEEDED: TotalRequests Limit exceeded")
+
+
+def lead(crm_id: str, owner: str | None = "a@example.com", hours: float = 0) -> CrmLead:
+    return CrmLead(crm_id, T0 + timedelta(hours=hours), TimeFrom.FIELD, owner)
+
+
+def call(crm_id: str, on: str, hours: float, actor: str = "a@example.com") -> CrmActivity:
+    return CrmActivity(crm_id, on, T0 + timedelta(hours=hours), CALL, actor)
+
+
+def rows(engine: Engine, sql: str) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql)))
+
+
+def test_a_page_records_its_leads_with_cards_and_its_actions_once(engine: Engine) -> None:
+    s = settings()
+    source = Replay(
+        {
+            "Lead": [
+                Page("Lead", T0, 2, leads=[lead("00Q1"), lead("00Q2", owner="b@example.com")])
+            ],
+            "Task": [
+                Page("Task", T0 + timedelta(hours=1), 2, activities=[call("00T1", "00Q1", 0.5)])
+            ],
+        }
+    )
+    clock = FixedClock(T0 + timedelta(hours=2))
+    runs = sync(engine, s, [source], clock)
+    assert [r.error for r in runs] == [None, None]
+    assert runs[0].tally.leads_new == 2
+    assert runs[0].tally.time_from == {TimeFrom.FIELD: 2}
+    assert runs[1].tally.actions_new == 1
+    leads = rows(engine, "SELECT external_id, t.name FROM leads JOIN teams t ON t.id = team_id")
+    assert sorted(leads) == [("00Q1", "ent"), ("00Q2", "smb")]
+    assert len(rows(engine, "SELECT key FROM outbox WHERE key LIKE 'card:%'")) == 2
+    first = rows(engine, "SELECT first_action_kind FROM leads WHERE external_id = '00Q1'")
+    assert first == [("contacted",)]
+    # the next sync starts from each cursor less the overlap, and re-reads change nothing
+    again = sync(engine, s, [source], clock)
+    assert source.asked[-2:] == [
+        ("Lead", T0 - timedelta(minutes=5)),
+        ("Task", T0 + timedelta(minutes=55)),
+    ]
+    assert again[0].tally.leads_new == 0
+    assert again[1].tally.actions_new == 0
+    assert again[1].tally.actions_known == 1
+    assert len(rows(engine, "SELECT id FROM actions")) == 1
+
+
+def test_activities_off_our_leads_before_handoff_or_written_by_us_are_not_counted(
+    engine: Engine,
+) -> None:
+    s = settings()
+    with engine.begin() as conn:
+        store.mark_written(conn, "salesforce", "00Tmine", None, T0)
+    source = Replay(
+        {
+            "Lead": [Page("Lead", T0, 1, leads=[lead("00Q1", hours=1)])],
+            "Task": [
+                Page(
+                    "Task",
+                    T0,
+                    4,
+                    activities=[
+                        call("00Tother", "00Qnot-handed-off", 2),
+                        call("00Tearly", "00Q1", 0.5),
+                        call("00Tmine", "00Q1", 2),
+                        CrmActivity("00Tmarked", "00Q1", T0 + timedelta(hours=2), CALL, None, True),
+                    ],
+                )
+            ],
+        }
+    )
+    runs = sync(engine, s, [source], FixedClock(T0 + timedelta(hours=3)))
+    tally = runs[1].tally
+    assert (tally.not_ours, tally.before_handoff, tally.written_back, tally.actions_new) == (
+        1,
+        1,
+        2,
+        0,
+    )
+    assert rows(engine, "SELECT id FROM actions") == []
+
+
+def test_a_failing_crm_keeps_what_it_applied_and_records_the_error(engine: Engine) -> None:
+    s = settings()
+    source = Replay(
+        {
+            "Lead": [
+                Page("Lead", T0, 1, leads=[lead("00Q1")]),
+                Page("Lead", T0 + timedelta(hours=1), 1, leads=[lead("00Q2")]),
+            ],
+            "Task": [],
+        },
+        fail_on="Lead",
+    )
+    runs = sync(engine, s, [source], FixedClock(T0 + timedelta(hours=2)))
+    assert runs[0].error is not None
+    assert "REQUEST_LIMIT_EXCEEDED" in runs[0].error
+    assert len(runs) == 1  # the CRM's other objects wait for the next sync
+    assert [r[0] for r in rows(engine, "SELECT external_id FROM leads")] == ["00Q1"]
+    with engine.connect() as conn:
+        (state,) = store.cursors(conn)
+    assert state.cursor_at == T0
+    assert state.errors == 1
+    assert state.last_error is not None
+    assert "REQUEST_LIMIT_EXCEEDED" in state.last_error
+
+
+def test_a_dry_run_writes_nothing(engine: Engine) -> None:
+    source = Replay({"Lead": [Page("Lead", T0, 1, leads=[lead("00Q1")])]})
+    runs = sync(engine, settings(), [source], FixedClock(T0), dry_run=True)
+    assert runs[0].tally.leads_new == 1
+    assert rows(engine, "SELECT id FROM leads") == []
+    assert rows(engine, "SELECT source FROM crm_cursors") == []
+
+
+def test_a_merge_keeps_the_actions_and_excludes_the_duplicate(engine: Engine) -> None:
+    s = settings()
+    clock = FixedClock(T0 + timedelta(hours=3))
+    first = Replay(
+        {
+            "Lead": [Page("Lead", T0, 2, leads=[lead("00Qloser"), lead("00Qmaster", hours=1)])],
+            "Task": [Page("Task", T0, 1, activities=[call("00T1", "00Qloser", 0.5)])],
+        }
+    )
+    sync(engine, s, [first], clock)
+    merged = Replay(
+        {
+            "Lead": [
+                Page("Lead", T0 + timedelta(hours=2), 1, merges=[Merge("00Qloser", "00Qmaster")])
+            ],
+            # the CRM re-parents the task to the master: read again, it counts for it once
+            "Task": [
+                Page(
+                    "Task", T0 + timedelta(hours=2), 1, activities=[call("00T1", "00Qmaster", 0.5)]
+                )
+            ],
+        }
+    )
+    sync(engine, s, [merged], clock)
+    got = rows(
+        engine,
+        "SELECT l.external_id, a.kind, a.reason FROM actions a JOIN leads l ON l.id = a.lead_id "
+        "ORDER BY l.external_id, a.kind",
+    )
+    assert got == [
+        ("00Qloser", "contacted", None),
+        ("00Qloser", "excluded", "duplicate"),
+        ("00Qmaster", "contacted", None),
+    ]
+    # an activity later logged on the merged-away id counts for the master
+    later = Replay(
+        {
+            "Task": [
+                Page("Task", T0 + timedelta(hours=3), 1, activities=[call("00T2", "00Qloser", 2.5)])
+            ]
+        }
+    )
+    sync(engine, s, [later], clock)
+    on_master = rows(
+        engine,
+        "SELECT count(*) FROM actions a JOIN leads l ON l.id = a.lead_id "
+        "WHERE l.external_id = '00Qmaster'",
+    )
+    assert on_master == [(2,)]
+
+
+def test_a_merge_into_a_lead_we_never_saw_goes_on_under_ours(engine: Engine) -> None:
+    s = settings()
+    clock = FixedClock(T0 + timedelta(hours=3))
+    sync(engine, s, [Replay({"Lead": [Page("Lead", T0, 1, leads=[lead("00Qours")])]})], clock)
+    sync(
+        engine,
+        s,
+        [
+            Replay(
+                {
+                    "Lead": [Page("Lead", T0, 1, merges=[Merge("00Qours", "00Qnew")])],
+                    "Task": [Page("Task", T0, 1, activities=[call("00T9", "00Qnew", 1)])],
+                }
+            )
+        ],
+        clock,
+    )
+    got = rows(engine, "SELECT l.external_id FROM actions a JOIN leads l ON l.id = a.lead_id")
+    assert got == [("00Qours",)]
+
+
+@pytest.mark.parametrize("owner", [None, "nobody@example.com"])
+def test_a_lead_without_a_team_goes_to_the_default(engine: Engine, owner: str | None) -> None:
+    runs = sync(
+        engine,
+        settings(),
+        [Replay({"Lead": [Page("Lead", T0, 1, leads=[lead("00Q1", owner=owner)])]})],
+        FixedClock(T0),
+    )
+    assert runs[0].tally.leads_new == 1
+    assert rows(engine, "SELECT t.name FROM leads JOIN teams t ON t.id = team_id") == [("smb",)]
+
+
+def _click(lead_id: int, kind: ActionKind, key: str, **extra: Any) -> Any:
+    from metrics.clicks import Click
+
+    return Click(
+        lead_id=lead_id,
+        actor_email="a@example.com",
+        kind=kind,
+        at=T0 + timedelta(minutes=10),
+        key=key,
+        via="slack",
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("write_back", [True, False])
+def test_a_click_on_a_crm_lead_queues_one_write_back(engine: Engine, write_back: bool) -> None:
+    from bot.app.clicks import act
+    from metrics.model import ContactChannel
+
+    s = settings(write_back={"task": write_back})
+    source = Replay({"Lead": [Page("Lead", T0, 1, leads=[lead("00Q1")])]})
+    sync(engine, s, [source], FixedClock(T0))
+    (lead_id,) = rows(engine, "SELECT id FROM leads WHERE external_id = '00Q1'")[0]
+    now = T0 + timedelta(minutes=10)
+    click = _click(lead_id, ActionKind.CONTACTED, "k1", channel=ContactChannel.CALL)
+    act(engine, s, click, now)
+    act(engine, s, click, now)  # the same click delivered again
+    queued = rows(engine, "SELECT key, platform, target FROM outbox WHERE platform = 'salesforce'")
+    (action_id,) = rows(engine, "SELECT id FROM actions")[0]
+    assert queued == ([(f"crm:{action_id}", "salesforce", "salesforce")] if write_back else [])
+
+
+def test_a_click_on_a_lead_from_elsewhere_writes_nothing_back(engine: Engine) -> None:
+    from bot.app.clicks import act
+    from bot.app.fields import LeadInput
+    from bot.app.handoffs import receive_handoffs
+
+    s = settings(write_back={"task": True})
+    web = LeadInput("web", "W1", T0, "ent", "a@example.com", None, None, None, None)
+    (lead_id,) = receive_handoffs(engine, s, [web], T0).new
+    act(engine, s, _click(lead_id, ActionKind.REJECTED, "k2", reason="not_a_fit"), T0)
+    assert rows(engine, "SELECT key FROM outbox WHERE platform = 'salesforce'") == []
+    assert len(rows(engine, "SELECT id FROM actions")) == 1
