@@ -664,6 +664,8 @@ class Environment:
     # IGNORERATE_OUTBOX_LEASE; None when not set: the outbox's own (bot.outbox.engine.LEASE)
     outbox_lease: timedelta | None = None
     webhook_secret: str | None = field(default=None, repr=False)  # IGNORERATE_WEBHOOK_SECRET
+    # IGNORERATE_WEBHOOK_TOKEN: the webhooks also take `Authorization: Bearer <it>`
+    webhook_token: str | None = field(default=None, repr=False)
     public_base_url: str = ""  # PUBLIC_BASE_URL, stripped; "" when not set
     link_secret: str = field(default="", repr=False)  # IGNORERATE_LINK_SECRET
     metrics_token: str | None = field(default=None, repr=False)  # IGNORERATE_METRICS_TOKEN
@@ -684,11 +686,38 @@ def read_environment(env: Mapping[str, str] | None = None) -> Environment:
         ),
         outbox_lease=_lease(env.get("IGNORERATE_OUTBOX_LEASE")),
         webhook_secret=env.get("IGNORERATE_WEBHOOK_SECRET"),
+        webhook_token=_webhook_token(env.get("IGNORERATE_WEBHOOK_TOKEN")),
         public_base_url=(env.get("PUBLIC_BASE_URL") or "").strip(),
         link_secret=env.get("IGNORERATE_LINK_SECRET") or "",
         metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
         teams_outgoing_secret=env.get("TEAMS_OUTGOING_SECRET"),
     )
+
+
+MIN_WEBHOOK_TOKEN = 16  # characters
+
+
+def _webhook_token(value: str | None) -> str | None:
+    """IGNORERATE_WEBHOOK_TOKEN, for the tools that can send a fixed header but cannot
+    sign: long enough not to be guessed, and of the characters a header carries as sent.
+    The message never shows the value."""
+    if not value:
+        return None
+    if len(value) < MIN_WEBHOOK_TOKEN:
+        raise ConfigError(
+            "environment",
+            "IGNORERATE_WEBHOOK_TOKEN",
+            f"is {len(value)} characters; a token needs {MIN_WEBHOOK_TOKEN} or more "
+            "(e.g. `openssl rand -hex 32`)",
+        )
+    if not all("!" <= c <= "~" for c in value):
+        raise ConfigError(
+            "environment",
+            "IGNORERATE_WEBHOOK_TOKEN",
+            "has a space, a control character or a character outside ASCII; a token is "
+            "sent in a header: use visible ASCII only (e.g. `openssl rand -hex 32`)",
+        )
+    return value
 
 
 def _lease(value: str | None) -> timedelta | None:

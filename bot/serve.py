@@ -26,7 +26,7 @@ from bot.http.charts import chart_route
 from bot.http.lull import BackgroundExecutor, Lull
 from bot.http.prometheus import Metrics
 from bot.http.server import Server
-from bot.http.webhooks import HandoffDoor
+from bot.http.webhooks import ActionDoor, HandoffDoor
 from bot.links import LinkSigner
 from bot.outbox.engine import LEASE
 from bot.outbox.worker import OutboxWorker
@@ -291,8 +291,12 @@ def build_service(
         env.webhook_secret,
         clock,
         common.metrics,
+        token=env.webhook_token,
         directory=slack.directory if slack is not None else None,
         wake_outbox=common.wake,
+    )
+    action_door = ActionDoor(
+        engine, settings, env.webhook_secret, clock, common.metrics, token=env.webhook_token
     )
     server = Server(
         engine,
@@ -306,6 +310,7 @@ def build_service(
         lull=common.lull,
         slack_link=slack.readiness if slack is not None else None,
         metrics_token=env.metrics_token,
+        action=action_door,
     )
     return Service(
         app=server.app(),

@@ -192,6 +192,19 @@ def action_recorded(conn: Connection, idempotency_key: str) -> bool:
     return found is not None
 
 
+def action_ids(conn: Connection, idempotency_keys: Sequence[str]) -> dict[str, int]:
+    """The ids of the recorded actions among these idempotency keys, by key (a key not
+    recorded is left out). One lookup on the keys' unique index, in the caller's
+    transaction."""
+    keys = sorted(set(idempotency_keys))
+    if not keys:
+        return {}
+    rows = conn.execute(
+        select(ACTIONS.c.idempotency_key, ACTIONS.c.id).where(ACTIONS.c.idempotency_key.in_(keys))
+    ).all()
+    return {str(key): int(id_) for key, id_ in rows}
+
+
 def claim_first_action(
     conn: Connection, lead_id: int, at: datetime, kind: str, channel: str | None
 ) -> bool:

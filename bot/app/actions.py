@@ -1,5 +1,5 @@
-"""Actions recorded from outside a click (a CSV of actions): checked against their leads,
-recorded once however often they are sent."""
+"""Actions recorded from outside a click (a CSV of actions, `POST /hooks/action`): checked
+against their leads, recorded once however often they are sent."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from datetime import datetime
 from bot.app.fields import ActionInput, FieldError
 from bot.config import Settings
 from metrics.model import NewAction
+from storage import leads as store
 from storage import repository as repo
-from storage.engine import Connection
+from storage.engine import Connection, Engine, writing
 from storage.types import truncate_to_second
 
 
@@ -37,6 +38,7 @@ class ActionOutcome:
     recorded: int
     already_recorded: int
     errors: list[tuple[int, FieldError]]  # (index in the input, problem)
+    inserted: tuple[int, ...] = ()  # the ids of the actions recorded now
 
 
 def check_actions(
@@ -101,4 +103,34 @@ def record_actions(
             )
         )
     inserted = repo.add_actions(conn, rows, now)
-    return ActionOutcome(len(inserted), len(rows) - len(inserted), errors)
+    return ActionOutcome(len(inserted), len(rows) - len(inserted), errors, tuple(inserted))
+
+
+@dataclass(frozen=True)
+class ActionsReceived:
+    """What became of each action given, by its position in the list: recorded (its id,
+    and whether it was recorded now or before) or refused (why)."""
+
+    ids: dict[int, int]  # position -> the action's id; the same action twice, one id
+    new: frozenset[int]  # the ids recorded by this call
+    errors: list[tuple[int, FieldError]]  # (position, problem): the lead unknown, ...
+
+
+def receive_actions(
+    engine: Engine,
+    settings: Settings,
+    actions: Sequence[ActionInput],
+    now: datetime,
+    via: str,
+) -> ActionsReceived:
+    """Records the actions in one transaction, each once (a request sent again records
+    nothing), and says what became of each: the actions of a lead not known, or dated
+    before its handoff, are refused and the others recorded."""
+    with writing(engine) as conn:
+        outcome = record_actions(conn, settings, actions, now, via)
+        refused = {i for i, _ in outcome.errors}
+        keys = {i: action_key(a, via) for i, a in enumerate(actions) if i not in refused}
+        found = store.action_ids(conn, list(keys.values()))
+    return ActionsReceived(
+        {i: found[key] for i, key in keys.items()}, frozenset(outcome.inserted), outcome.errors
+    )

@@ -15,6 +15,12 @@ class Metrics:
             ["door", "result"],
             registry=self.registry,
         )
+        self.actions = Counter(
+            "ignorerate_actions_total",
+            "Actions received from outside a click, by door and by result (new, known, refused).",
+            ["door", "result"],
+            registry=self.registry,
+        )
         self.clicks = Counter(
             "ignorerate_clicks_total",
             "Actions asked for from Slack, by kind and result (malformed: a value not read).",

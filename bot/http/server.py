@@ -1,4 +1,4 @@
-"""The HTTP server: Slack's requests, the handoff webhook, health and metrics, and what
+"""The HTTP server: Slack's requests, the webhooks, health and metrics, and what
 the Teams cards link to (the chart images) when Teams is configured.
 
 Bolt's own Starlette adapter calls the synchronous `App.dispatch` on the event loop, so
@@ -9,7 +9,6 @@ figures under 50 concurrent clicks that decided it.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -29,9 +28,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot.app.crm import CrmHealth
 from bot.app.db import Engine, ping
 from bot.body import BodyTooLargeError, read_body
+from bot.http.door import bearer_matches
 from bot.http.lull import Lull
 from bot.http.prometheus import Metrics
-from bot.http.webhooks import MAX_BODY, HandoffDoor
+from bot.http.webhooks import MAX_BODY, ActionDoor, HandoffDoor
 
 log = logging.getLogger(__name__)
 SLACK_RETRY_AFTER = 30  # seconds a Slack request refused while Slack is unreachable waits
@@ -72,6 +72,7 @@ class Server:
     metrics_token: str | None = None
     # the CRM syncs' state (bot.app.crm.health), for /healthz and /metrics; None: no CRM
     crm_health: Callable[[], list[CrmHealth]] | None = None
+    action: ActionDoor | None = None  # POST /hooks/action, when given
 
     def _answer_first(self, payload: object) -> bool:
         """True if the signed request is a click whose listeners all answer later."""
@@ -186,7 +187,7 @@ class Server:
         return JSONResponse(body)
 
     async def prometheus(self, request: Request) -> Response:
-        if self.metrics_token and not _bearer_matches(
+        if self.metrics_token and not bearer_matches(
             request.headers.get("authorization", ""), self.metrics_token
         ):
             return JSONResponse(
@@ -211,6 +212,11 @@ class Server:
             routes=[
                 Route("/slack/events", self.slack, methods=["POST"]),
                 Route("/hooks/handoff", self.handoff.handle, methods=["POST"]),
+                *(
+                    [Route("/hooks/action", self.action.handle, methods=["POST"])]
+                    if self.action is not None
+                    else []
+                ),
                 Route("/healthz", self.healthz, methods=["GET"]),
                 Route("/metrics", self.prometheus, methods=["GET"]),
                 *self.extra_routes,
@@ -232,14 +238,6 @@ def _verifiable(timestamp: str, signature: str) -> bool:
         and timestamp.isascii()
         and timestamp.isdigit()
         and signature.isascii()
-    )
-
-
-def _bearer_matches(header: str, token: str) -> bool:
-    """Whether `Authorization` carries `token` as a bearer token (constant-time compare)."""
-    scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode("utf-8", "replace"), token.encode("utf-8", "replace")
     )
 
 

@@ -170,10 +170,41 @@ class Bot:
         secret: str = WEBHOOK_SECRET,
         raw: bytes | None = None,
     ) -> httpx.Response:
+        return self.hook("handoff", payload, timestamp=timestamp, secret=secret, raw=raw)
+
+    def action(
+        self,
+        payload: Any,
+        *,
+        timestamp: int | None = None,
+        secret: str = WEBHOOK_SECRET,
+        raw: bytes | None = None,
+    ) -> httpx.Response:
+        """POST /hooks/action, signed (one action object, or {"actions": [...]})."""
+        return self.hook("action", payload, timestamp=timestamp, secret=secret, raw=raw)
+
+    def hook(
+        self,
+        door: str,
+        payload: Any,
+        *,
+        timestamp: int | None = None,
+        secret: str = WEBHOOK_SECRET,
+        raw: bytes | None = None,
+    ) -> httpx.Response:
+        """POST /hooks/<door>, signed with `secret` at `timestamp` (the bot's clock)."""
         body = raw if raw is not None else json.dumps(payload).encode()
         ts = int(self.clock.now().timestamp()) if timestamp is None else timestamp
         return self.http.post(
-            f"{self.url}/hooks/handoff", content=body, headers=sign_webhook(body, ts, secret)
+            f"{self.url}/hooks/{door}", content=body, headers=sign_webhook(body, ts, secret)
+        )
+
+    def with_token(self, door: str, payload: Any, token: str) -> httpx.Response:
+        """POST /hooks/<door> with `Authorization: Bearer <token>` and no signature."""
+        return self.http.post(
+            f"{self.url}/hooks/{door}",
+            content=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
         )
 
     def slack_post(

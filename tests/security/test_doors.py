@@ -171,6 +171,7 @@ def test_a_chunked_body_over_the_cap_is_refused_before_its_end_at_every_door(
     doors = [
         ("/teams/outgoing", {"Content-Type": "application/json"}, 64 * 1024),
         ("/hooks/handoff", {"Content-Type": "application/json"}, 1024 * 1024),
+        ("/hooks/action", {"Content-Type": "application/json"}, 1024 * 1024),
         ("/slack/events", form, 1024 * 1024),
         (f"/ack/{token}", form, 10 * 1024),
     ]
@@ -192,7 +193,8 @@ def test_a_client_that_leaves_mid_body_leaves_no_traceback_at_any_door(
     token = ack_token(SIGNER, lead_id, None, bot.clock.now())
     parts = urlsplit(bot.url)
     before = census(bot.engine)
-    for path in ("/teams/outgoing", "/hooks/handoff", "/slack/events", f"/ack/{token}"):
+    paths = ("/teams/outgoing", "/hooks/handoff", "/hooks/action", "/slack/events")
+    for path in (*paths, f"/ack/{token}"):
         for framing in (
             "Transfer-Encoding: chunked\r\n\r\n10\r\nabc",
             "Content-Length: 50\r\n\r\nabc",
@@ -229,6 +231,20 @@ def test_each_reported_request_is_refused_without_a_500_and_changes_nothing(
                     "Content-Type": "application/json",
                     "X-Ignorerate-Timestamp": "9" * 400,
                     "X-Ignorerate-Signature": "v0=00",
+                },
+            },
+            {401},
+        ),
+        (
+            "POST",
+            "/hooks/action",
+            {
+                "content": b"{}",
+                "headers": {
+                    "Content-Type": "application/json",
+                    "X-Ignorerate-Timestamp": "9" * 400,
+                    "X-Ignorerate-Signature": "v0=00",
+                    "Authorization": "Bearer \xe9\xe9".encode("latin-1"),
                 },
             },
             {401},
@@ -417,7 +433,7 @@ def test_any_unsigned_request_to_a_signed_door_is_refused_401(
     bot: Bot, server_log: _Records, sent: tuple[str, str, str], body: bytes
 ) -> None:
     """Any timestamp (hundreds of digits, other scripts' digits), any signature and
-    content type: 401 at the Slack door, the webhook and Teams' outgoing webhook."""
+    content type: 401 at the Slack door, the webhooks and Teams' outgoing webhook."""
     timestamp, signature, content_type = sent
     before = census(bot.engine)
     headers = {
@@ -429,7 +445,7 @@ def test_any_unsigned_request_to_a_signed_door_is_refused_401(
         "Authorization": f"HMAC {signature}",
     }
     encoded = [(k.encode(), v.strip().encode("utf-8")) for k, v in headers.items()]
-    for path in ("/slack/events", "/hooks/handoff", "/teams/outgoing"):
+    for path in ("/slack/events", "/hooks/handoff", "/hooks/action", "/teams/outgoing"):
         answer = bot.http.post(f"{bot.url}{path}", content=body, headers=encoded)
         assert answer.status_code == 401, (path, answer.status_code, answer.text[:200])
     assert census(bot.engine) == before

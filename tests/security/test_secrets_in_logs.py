@@ -1,6 +1,7 @@
 """No secret reaches a log: a whole day of the bot (handoff, card, click, command, a Slack
 call that fails, a sweep, a one-click page) with every logger at DEBUG, and not one record
-holds the bot token, a signing secret, the webhook or link secret, or the database password."""
+holds the bot token, a signing secret, the webhook secret or token, the link secret, or the
+database password."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.e2e.test_thin_path import lead
 from tests.fakes import BOT_TOKEN, serve
 
 LINK_SECRET = "link-secret-never-logged-5b1e"
+WEBHOOK_TOKEN = "webhook-token-never-logged-7d3a"
 DB_PASSWORD = "db-password-never-logged-9c2f"
 LOGGERS = (
     "",
@@ -69,7 +71,8 @@ def test_a_full_flow_at_debug_logs_no_secret(database_url: str, everything: Ever
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":  # trust auth: the password is sent, unneeded
         database_url = url.set(password=DB_PASSWORD).render_as_string(hide_password=False)
-    with running_bot(database_url, env_extra={"IGNORERATE_LINK_SECRET": LINK_SECRET}) as bot:
+    env = {"IGNORERATE_LINK_SECRET": LINK_SECRET, "IGNORERATE_WEBHOOK_TOKEN": WEBHOOK_TOKEN}
+    with running_bot(database_url, env_extra=env) as bot:
         for name in LOGGERS:  # uvicorn set its own levels as it started
             logging.getLogger(name).setLevel(logging.DEBUG)
         lead_id = new_lead(bot, "LOG-1")  # handoff and card
@@ -85,6 +88,15 @@ def test_a_full_flow_at_debug_logs_no_secret(database_url: str, everything: Ever
         bot.interact(
             bot.click_payload("UA", "lead.contacted.call", value=str(lead_id)), secret="forged"
         )  # a refused request: Bolt logs what it refused
+        assert bot.with_token("handoff", lead("LOG-3"), WEBHOOK_TOKEN).status_code == 202
+        action = {
+            "source": "webinar",
+            "external_id": "LOG-3",
+            "at": bot.clock.now().isoformat(),
+            "kind": "contacted:email",
+        }
+        assert bot.with_token("action", action, WEBHOOK_TOKEN).status_code == 202
+        assert bot.with_token("action", action, WEBHOOK_TOKEN[:-1]).status_code == 401
         bot.clock.advance(timedelta(hours=3))
         bot.tick()  # the sweep
         signer = LinkSigner(LINK_SECRET)
@@ -102,6 +114,7 @@ def test_a_full_flow_at_debug_logs_no_secret(database_url: str, everything: Ever
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "IGNORERATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "IGNORERATE_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
         "IGNORERATE_LINK_SECRET": LINK_SECRET,
         "DATABASE_URL password": DB_PASSWORD,
     }

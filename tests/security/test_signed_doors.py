@@ -84,6 +84,15 @@ def _expired(d: Doors) -> str:
     return url
 
 
+def _action(external_id: str) -> dict[str, str]:
+    return {
+        "source": "webinar",
+        "external_id": external_id,
+        "at": "2026-11-24T11:55:00+09:00",
+        "kind": "contacted:call",
+    }
+
+
 STALE = int(time.time()) - 301  # only grows staler while the suite runs
 EVENT = "event_callback.json"
 
@@ -224,6 +233,44 @@ CASES: list[tuple[str, str, Callable[[Doors], httpx.Response], int]] = [
         "webhook",
         "body not UTF-8, signature forged",
         lambda d: d.bot.handoff(None, raw=b"\xff" * 10, secret="not-the-secret"),
+        401,
+    ),
+    (
+        "action webhook",
+        "wrong secret",
+        lambda d: d.bot.action(_action("DOOR-1"), secret="not-the-secret"),
+        401,
+    ),
+    (
+        "action webhook",
+        "stale",
+        lambda d: d.bot.action(
+            _action("DOOR-1"), timestamp=int(d.bot.clock.now().timestamp()) - 301
+        ),
+        401,
+    ),
+    (
+        "action webhook",
+        "signature of another body",
+        lambda d: d.bot.http.post(
+            f"{d.bot.url}/hooks/action",
+            content=json.dumps(_action("DOOR-1")).encode(),
+            headers=sign_webhook(
+                json.dumps(_action("DOOR-2")).encode(), int(d.bot.clock.now().timestamp())
+            ),
+        ),
+        401,
+    ),
+    (
+        "action webhook",
+        "a bearer token, none set up",
+        lambda d: d.bot.with_token("action", _action("DOOR-1"), WEBHOOK_SECRET),
+        401,
+    ),
+    (
+        "webhook",
+        "a bearer token, none set up",
+        lambda d: d.bot.with_token("handoff", lead("W-4"), WEBHOOK_SECRET),
         401,
     ),
     ("ack page GET", "tampered token", lambda d: httpx.get(d.link()[:-2] + "xx"), 403),

@@ -472,6 +472,7 @@ def test_the_environment_is_read_once_into_typed_values() -> None:
             "SLACK_API_TIMEOUT": "7",
             "IGNORERATE_OUTBOX_LEASE": "300",
             "IGNORERATE_WEBHOOK_SECRET": "hook",
+            "IGNORERATE_WEBHOOK_TOKEN": "a-webhook-token-of-16+",
             "PUBLIC_BASE_URL": "  https://bot.example.com/ ",
             "IGNORERATE_LINK_SECRET": "a-link-secret-of-16+",
             "IGNORERATE_METRICS_TOKEN": "metrics",
@@ -487,6 +488,7 @@ def test_the_environment_is_read_once_into_typed_values() -> None:
         slack_api_timeout=7,
         outbox_lease=timedelta(seconds=300),
         webhook_secret="hook",
+        webhook_token="a-webhook-token-of-16+",
         public_base_url="https://bot.example.com/",
         link_secret="a-link-secret-of-16+",
         metrics_token="metrics",
@@ -495,7 +497,16 @@ def test_the_environment_is_read_once_into_typed_values() -> None:
     with pytest.raises(AttributeError):
         env.slack_api_timeout = 8  # type: ignore[misc]  # frozen
     # secrets stay out of its repr (and so out of any log line that shows it)
-    for secret in ("xoxb-1", "signing", "xapp-1", "hook", "a-link-secret", "metrics", "teams"):
+    for secret in (
+        "xoxb-1",
+        "signing",
+        "xapp-1",
+        "hook",
+        "a-webhook-token",
+        "a-link-secret",
+        "metrics",
+        "teams",
+    ):
         assert secret not in repr(env)
 
 
@@ -510,6 +521,30 @@ def test_an_empty_environment_gives_the_defaults() -> None:
     assert env.metrics_token is None
     # an empty metrics token is none at all
     assert read_environment({"IGNORERATE_METRICS_TOKEN": ""}).metrics_token is None
+    assert env.webhook_token is None
+    assert read_environment({"IGNORERATE_WEBHOOK_TOKEN": ""}).webhook_token is None
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("short-token", "is 11 characters; a token needs 16 or more"),
+        ("x" * 15, "is 15 characters; a token needs 16 or more"),
+        ("a token with spaces in it", "has a space, a control character or a character outside"),
+        ("tab\tseparated-token-text", "has a space, a control character"),
+        ("トークン-token-0123456789", "has a space, a control character"),
+    ],
+)
+def test_a_webhook_token_too_short_or_not_sendable_in_a_header_is_refused(
+    value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        read_environment({"IGNORERATE_WEBHOOK_TOKEN": value})
+    text = str(caught.value)
+    assert text.startswith("environment: IGNORERATE_WEBHOOK_TOKEN: ")
+    assert message in text
+    assert value not in text  # the value is a secret: never shown
+    assert read_environment({"IGNORERATE_WEBHOOK_TOKEN": "x" * 16}).webhook_token == "x" * 16
 
 
 @pytest.mark.parametrize("name", ["SLACK_API_TIMEOUT", "IGNORERATE_OUTBOX_LEASE"])
