@@ -437,23 +437,28 @@ class SalesforceSource:
             found.append("Event")
         return found
 
+    def query(self, obj: str, since: datetime | None) -> tuple[str, bool]:
+        """The SOQL that reads `obj` from `since`, and whether it reads deleted records
+        (queryAll)."""
+        if obj == self.config.handoff_object:
+            return self._handoff_query(since), False
+        if obj == self.changes:
+            return self._changes_query(since), True
+        if obj == "Task":
+            return self._task_query(since), False
+        if obj == "Event":
+            return self._event_query(since), False
+        raise CrmError(f"Salesforce: no object {obj!r}; expected one of {self.objects()}")
+
     def pages(self, obj: str, since: datetime | None, now: datetime) -> Iterator[Page]:
-        cfg = self.config
-        read: Callable[[str, Sequence[Any], datetime], Page]
-        if obj == cfg.handoff_object:
-            query, read = self._handoff_query(since), self._handoffs
-            deleted = False
-        elif obj == self.changes:
-            query, read = self._changes_query(since), self._changes
-            deleted = True
-        elif obj == "Task":
-            query, read = self._task_query(since), self._tasks
-            deleted = False
-        elif obj == "Event":
-            query, read = self._event_query(since), self._events
-            deleted = False
-        else:
-            raise CrmError(f"Salesforce: no object {obj!r}; expected one of {self.objects()}")
+        query, deleted = self.query(obj, since)
+        readers: dict[str, Callable[[str, Sequence[Any], datetime], Page]] = {
+            self.config.handoff_object: self._handoffs,
+            self.changes: self._changes,
+            "Task": self._tasks,
+            "Event": self._events,
+        }
+        read = readers[obj]
         for records in self.api.pages(obj, query, deleted=deleted):
             if not records:
                 continue
