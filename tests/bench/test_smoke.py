@@ -159,3 +159,14 @@ def test_memory(tmp_path: Path) -> None:
     assert "| idle RSS | peak RSS, first half | peak RSS, second half | growth |" in out
     (row,) = rows(summary, tmp_path)
     assert row.what == "RSS of serve, idle and 0.1 min of steady load"
+
+
+def test_crm_salesforce(tmp_path: Path, backend: str, pg_server: str) -> None:
+    summary = tmp_path / "summary.jsonl"
+    args = ["--records", "40", "--backends", backend, "--summary", str(summary)]
+    out = bench(
+        "crm_salesforce", *args, *(["--pg-url", pg_server] if pg_server else []), cwd=tmp_path
+    )
+    assert f"| {backend} | 40 | " in out
+    (row,) = rows(summary, tmp_path)
+    assert row.what == "Salesforce sync, 40 changed records"

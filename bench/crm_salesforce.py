@@ -1,0 +1,172 @@
+"""A Salesforce sync of many changed records from the fake Salesforce (tests/fake_salesforce,
+HTTPS on loopback), beside the fake's own paging time.
+
+    python -m bench.crm_salesforce --records 100000 --backends sqlite,postgresql
+
+The fake holds `--records` changed records: half MQL leads (handoff time from
+`MQL_Date__c`, so no history lookups), half completed calls on them. The figure is one
+full sync (`bot.app.crm.sync`: the real simple-salesforce client, paging by
+`nextRecordsUrl`, and the database: leads, cards queued, actions, cursors). The floor is
+the same queries and pages fetched in the same run by a plain `requests` loop that does
+nothing with them: what no sync can go below with this fake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.run import fresh_database, pg_url_option
+from bench.summary import Row, record
+from bot.app.crm import sync
+from bot.clock import FixedClock
+from bot.config import parse_settings
+from bot.crm.salesforce import SalesforceSource
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from tests.fake_salesforce import CLIENT_ID, FakeSalesforce, fake_salesforce, make_keys
+
+T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+REPS = 50
+MQL = "Marketing Qualified"
+
+
+def _fill(fake: FakeSalesforce, records: int) -> None:
+    reps = [fake.add_user(f"r{i}@example.com") for i in range(REPS)]
+    fake.add_user("integration@example.com")
+    fake.add_field("Lead", "MQL_Date__c")
+    leads = max(1, records // 2)
+    for i in range(leads):
+        fake.now = T0 + timedelta(milliseconds=i)
+        owner = reps[i % REPS]
+        lead = fake.add_lead(owner)
+        fake.update("Lead", lead, by=owner, Status=MQL, MQL_Date__c=fake.now)
+        if i < records - leads:
+            fake.now = T0 + timedelta(minutes=10, milliseconds=i)
+            fake.log_task(lead, owner)
+    fake.now = T0 + timedelta(hours=1)
+
+
+def _floor(fake: FakeSalesforce, source: SalesforceSource, token: str) -> tuple[float, int]:
+    """The same queries, every page fetched and decoded, nothing done with them."""
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"{fake.base_url}/services/data/v{fake.api_version}"
+    queries = [source.query(obj, None) for obj in source.objects()]
+    fetched = 0
+    start = time.perf_counter()
+    try:
+        for query, deleted in queries:
+            path = "queryAll" if deleted else "query"
+            answer: dict[str, Any] = session.get(
+                f"{base}/{path}", params={"q": query}, headers=headers, timeout=300
+            ).json()
+            fetched += len(answer["records"])
+            while not answer["done"]:
+                answer = session.get(
+                    f"{fake.base_url}{answer['nextRecordsUrl']}", headers=headers, timeout=300
+                ).json()
+                fetched += len(answer["records"])
+    finally:
+        session.close()
+    return time.perf_counter() - start, fetched
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite")
+    parser.add_argument("--summary", help="append the result to this file (bench.summary)")
+    pg_url_option(parser)
+    args = parser.parse_args()
+    print(
+        f"# {platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} cores; {args.records:,} changed records, pages of 2,000"
+    )
+    print("| backend | records | sync s | floor s (paging alone) | sync / floor |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        keys = make_keys(work)
+        with fake_salesforce(work, keys.public_key) as (fake, ca_file):
+            os.environ["REQUESTS_CA_BUNDLE"] = str(ca_file)
+            _fill(fake, args.records)
+            env = {
+                "SALESFORCE_CLIENT_ID": CLIENT_ID,
+                "SALESFORCE_USERNAME": "integration@example.com",
+                "SALESFORCE_PRIVATE_KEY_FILE": str(keys.private_key_file),
+                "SALESFORCE_LOGIN_URL": fake.base_url,
+            }
+            raw = {
+                "timezone": "UTC",
+                "teams": [
+                    {
+                        "name": "t",
+                        "sla": {"minutes": 60, "business_hours": False},
+                        "reps": [f"r{i}@example.com" for i in range(REPS)],
+                        "slack_channel": "C1",
+                    }
+                ],
+                "crm": {
+                    "salesforce": {
+                        "handoff": {"when": f"Status = '{MQL}'", "at": "MQL_Date__c"},
+                        "actions": {"tasks": {"subtypes": ["Call"]}, "events": False},
+                    }
+                },
+            }
+            settings = parse_settings(raw, "bench", env=env)
+            assert settings.crm.salesforce is not None
+            for backend in args.backends.split(","):
+                (work / backend).mkdir(exist_ok=True)
+                url, drop = fresh_database(backend, work / backend, args.pg_url)
+                engine = make_engine(url)
+                source = SalesforceSource(settings.crm.salesforce, clock=FixedClock(fake.now))
+                try:
+                    upgrade(engine)
+                    start = time.perf_counter()
+                    runs = sync(engine, settings, [source], FixedClock(fake.now))
+                    seconds = time.perf_counter() - start
+                    errors = [r.error for r in runs if r.error]
+                    if errors:
+                        raise SystemExit(f"the sync failed: {errors}")
+                    read = sum(r.tally.records for r in runs)
+                    token = next(iter(fake.tokens))
+                    floor, fetched = _floor(fake, source, token)
+                finally:
+                    source.close()
+                    engine.dispose()
+                    drop()
+                if read != fetched:
+                    raise SystemExit(f"the sync read {read} records, the floor {fetched}")
+                ratio = seconds / floor
+                print(
+                    f"| {backend} | {read:,} | {seconds:.2f} | {floor:.2f} | {ratio:.1f}x |",
+                    flush=True,
+                )
+                record(
+                    args.summary,
+                    Row(
+                        f"Salesforce sync, {args.records:,} changed records",
+                        "SQLite" if backend == "sqlite" else "PostgreSQL",
+                        f"{seconds:.2f} s ({read / seconds:,.0f} records/s)",
+                        f"{floor:.2f} s (paging the fake alone)",
+                        ratio,
+                        "reported (no target)",
+                        True,
+                        1,
+                    ),
+                )
+
+
+if __name__ == "__main__":
+    main()
