@@ -102,6 +102,18 @@ class FakeHubspot:
     def advance(self, seconds: float) -> None:
         self.now_ms += int(seconds * 1000)
 
+    def reset(self) -> None:
+        """No records, no requests, no failures (owners, cap and token stay)."""
+        with self._lock:
+            self.records.clear()
+            self.links.clear()
+            self.created.clear()
+            self.requests.clear()
+            self.searches.clear()
+            self.failures.clear()
+            self._sorted.clear()
+            self._pending.clear()
+
     def add_owner(self, owner_id: str, email: str) -> None:
         self.owners[owner_id] = email
 

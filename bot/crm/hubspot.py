@@ -50,8 +50,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import hubspot
+import hubspot.crm.associations.v4.exceptions
+import hubspot.crm.objects.calls.exceptions
+import hubspot.crm.objects.exceptions
+import hubspot.crm.objects.notes.exceptions
+import hubspot.crm.owners.exceptions
 import urllib3
-from hubspot.crm.objects.exceptions import ApiException
 
 from bot.app import crm
 from bot.app.crm import MARKER, BudgetSpentError, CrmActivity, CrmError, CrmLead, Page, TimeFrom
@@ -82,6 +86,14 @@ OUTGOING_EMAIL = "EMAIL"  # hs_email_direction of a sent (or logged outgoing) em
 CALL_TO_CONTACT = 194
 NOTE_TO_CONTACT = 202
 _TAGS = re.compile(r"^(?:\s*<[^>]*>)*\s*")
+# each of the client's packages raises its own ApiException (no common base)
+API_ERRORS: tuple[type[Exception], ...] = (
+    hubspot.crm.objects.exceptions.ApiException,
+    hubspot.crm.objects.calls.exceptions.ApiException,
+    hubspot.crm.objects.notes.exceptions.ApiException,
+    hubspot.crm.owners.exceptions.ApiException,
+    hubspot.crm.associations.v4.exceptions.ApiException,
+)
 
 
 def _modified(obj: str) -> str:
@@ -132,16 +144,16 @@ class HubspotError(CrmError):
         self.permanent = permanent
 
 
-def _error_of(what: str, err: ApiException) -> HubspotError:
-    status = int(err.status or 0)
-    headers: Mapping[str, str] = err.headers or {}
+def _error_of(what: str, err: Any) -> HubspotError:
+    status = int(getattr(err, "status", 0) or 0)
+    headers: Mapping[str, str] = getattr(err, "headers", None) or {}
     body: dict[str, Any] = {}
     try:
-        parsed = json.loads(err.body or "{}")
+        parsed = json.loads(getattr(err, "body", None) or "{}")
         body = parsed if isinstance(parsed, dict) else {}
     except ValueError:
         pass
-    said = str(body.get("message") or err.reason or "")[:300]
+    said = str(body.get("message") or getattr(err, "reason", "") or "")[:300]
     if status == 429:
         policy = str(body.get("policyName") or "")
         retry_after = headers.get("Retry-After") or headers.get("retry-after")
@@ -226,7 +238,7 @@ class HubspotApi:
                 finally:
                     response.release_conn()
                 return json.loads(data) if data else {}
-            except ApiException as err:
+            except API_ERRORS as err:
                 failure = _error_of(what, err)
             except (urllib3.exceptions.HTTPError, OSError) as err:
                 failure = HubspotError(f"HubSpot {what}: no answer ({type(err).__name__})")
