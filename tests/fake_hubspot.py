@@ -79,6 +79,8 @@ class FakeHubspot:
     created: list[dict[str, Any]] = field(default_factory=list)  # bodies of API creates
     requests: Counter[str] = field(default_factory=Counter)
     searches: list[dict[str, Any]] = field(default_factory=list)
+    # every read as it came (method, path and query, body): what a benchmark replays
+    reads: list[tuple[str, str, bytes]] = field(default_factory=list)
     failures: dict[str, deque[tuple[str, int | None]]] = field(
         default_factory=lambda: defaultdict(deque)
     )
@@ -110,6 +112,7 @@ class FakeHubspot:
             self.created.clear()
             self.requests.clear()
             self.searches.clear()
+            self.reads.clear()
             self.failures.clear()
             self._sorted.clear()
             self._pending.clear()
@@ -232,8 +235,10 @@ class FakeHubspot:
         if (refused := await self._guard(request, "search")) is not None:
             return refused
         obj = request.path_params["obj"]
-        body = json.loads(await request.body() or b"{}")
+        raw = await request.body()
+        body = json.loads(raw or b"{}")
         with self._lock:
+            self.reads.append(("POST", request.url.path, raw))
             self.searches.append({"obj": obj, **body})
             return self._answer_search(obj, body)
 
@@ -331,6 +336,8 @@ class FakeHubspot:
     async def _owners(self, request: Request) -> Response:
         if (refused := await self._guard(request, "owners")) is not None:
             return refused
+        with self._lock:
+            self.reads.append(("GET", f"{request.url.path}?{request.url.query}", b""))
         email = request.query_params.get("email")
         limit = int(request.query_params.get("limit") or 100)
         after = int(request.query_params.get("after") or 0)
@@ -349,9 +356,11 @@ class FakeHubspot:
             return refused
         if request.path_params["to"] != "contacts":
             return _error(400, "VALIDATION_ERROR", "the fake links engagements to contacts")
-        body = json.loads(await request.body() or b"{}")
+        raw = await request.body()
+        body = json.loads(raw or b"{}")
         results = []
         with self._lock:
+            self.reads.append(("POST", request.url.path, raw))
             for item in body.get("inputs") or []:
                 linked = self.links.get(str(item["id"]), [])
                 if linked:

@@ -159,3 +159,13 @@ def test_memory(tmp_path: Path) -> None:
     assert "| idle RSS | peak RSS, first half | peak RSS, second half | growth |" in out
     (row,) = rows(summary, tmp_path)
     assert row.what == "RSS of serve, idle and 0.1 min of steady load"
+
+
+def test_crm_hubspot(tmp_path: Path, backend: str, pg_server: str) -> None:
+    summary = tmp_path / "summary.jsonl"
+    args = ["--records", "300", "--backend", backend, "--summary", str(summary)]
+    out = bench("crm_hubspot", *args, *(["--pg-url", pg_server] if pg_server else []), cwd=tmp_path)
+    assert "| 300 | " in out
+    assert "recorded 150 leads and 150 calls" in out
+    (row,) = rows(summary, tmp_path)
+    assert row.what == "HubSpot sync, 300 changed records"
