@@ -13,6 +13,7 @@ EQ on `associations.contact`; times compare as milliseconds.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import random
 import threading
@@ -255,21 +256,37 @@ class FakeHubspot:
         descending = bool(sorts) and sorts[0].get("direction") == "DESCENDING"
         for pid in [p for p, v in self._pending.items() if v <= self.now_ms]:
             del self._pending[pid]
-        rows = self._candidates(obj, groups, sort)
-        matches = [
-            r
-            for r in rows
-            if r.visible_ms <= self.now_ms and (not groups or any(self._all(r, g) for g in groups))
-        ]
-        if sort != _modified(obj):
-            matches.sort(key=lambda r: _sort_value(r, sort))
-        if descending:
-            matches.reverse()
-        visible = matches[: self.cap]
+        index = self._sorted[obj]
+        begin, plain = self._range(obj, groups, sort)
+
+        def matching() -> Iterator[Record]:
+            for i in range(begin, len(index)):
+                r = self.records[index[i][1]]
+                if r.visible_ms <= self.now_ms and (
+                    not groups or any(self._all(r, g) for g in groups)
+                ):
+                    yield r
+
+        if plain and not self._pending and not descending:
+            # a time range alone, everything indexed (an incremental read): the matches
+            # are a slice of the index, read only as far as this page needs
+            total = len(index) - begin
+            wanted = min(after + limit + 1, self.cap)
+            visible = list(itertools.islice(matching(), wanted))
+            more = after + limit < min(total, self.cap)
+        else:
+            matches = list(matching())
+            if sort != _modified(obj):
+                matches.sort(key=lambda r: _sort_value(r, sort))
+            if descending:
+                matches.reverse()
+            total = len(matches)
+            visible = matches[: self.cap]
+            more = after + limit < len(visible)
         page = visible[after : after + limit]
         props = body.get("properties") or []
         answer: dict[str, Any] = {
-            "total": len(matches),
+            "total": total,
             "results": [
                 {
                     "id": r.id,
@@ -281,21 +298,23 @@ class FakeHubspot:
                 for r in page
             ],
         }
-        if after + limit < len(visible):
+        if more:
             answer["paging"] = {"next": {"after": str(after + limit)}}
         return JSONResponse(answer)
 
-    def _candidates(self, obj: str, groups: list[dict[str, Any]], sort: str) -> list[Record]:
-        """The records sorted by modification time, from the lower bound a single group
-        puts on it (what an incremental read asks) to the end."""
-        index = self._sorted[obj]
-        start = 0
-        if len(groups) == 1 and sort == _modified(obj):
-            for f in groups[0].get("filters") or []:
-                if f.get("propertyName") == _modified(obj) and f.get("operator") in ("GT", "GTE"):
-                    bound = int(f["value"]) + (1 if f["operator"] == "GT" else 0)
-                    start = bisect.bisect_left(index, ((bound, -1, -1), ""))
-        return [self.records[rid] for _, rid in index[start:]]
+    def _range(self, obj: str, groups: list[dict[str, Any]], sort: str) -> tuple[int, bool]:
+        """Where in the time-sorted index a query can start (the lower bound one group
+        puts on the modification time), and whether that bound is all it asks."""
+        if sort != _modified(obj) or len(groups) != 1:
+            return 0, not groups and sort == _modified(obj)
+        begin, plain = 0, True
+        for f in groups[0].get("filters") or []:
+            if f.get("propertyName") == _modified(obj) and f.get("operator") in ("GT", "GTE"):
+                bound = int(f["value"]) + (1 if f["operator"] == "GT" else 0)
+                begin = bisect.bisect_left(self._sorted[obj], ((bound, -1, -1), ""))
+            else:
+                plain = False
+        return begin, plain
 
     def _all(self, record: Record, group: dict[str, Any]) -> bool:
         return all(self._holds(record, f) for f in group.get("filters") or [])
