@@ -170,3 +170,13 @@ def test_crm_salesforce(tmp_path: Path, backend: str, pg_server: str) -> None:
     assert f"| {backend} | 40 | " in out
     (row,) = rows(summary, tmp_path)
     assert row.what == "Salesforce sync, 40 changed records"
+
+
+def test_crm_hubspot(tmp_path: Path, backend: str, pg_server: str) -> None:
+    summary = tmp_path / "summary.jsonl"
+    args = ["--records", "300", "--backend", backend, "--summary", str(summary)]
+    out = bench("crm_hubspot", *args, *(["--pg-url", pg_server] if pg_server else []), cwd=tmp_path)
+    assert "| 300 | " in out
+    assert "recorded 150 leads and 150 calls" in out
+    (row,) = rows(summary, tmp_path)
+    assert row.what == "HubSpot sync, 300 changed records"
