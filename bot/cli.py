@@ -517,3 +517,157 @@ def summary_cmd(obj: Context, team_name: str, week: str, dry_run: bool, resend: 
         fail(str(err))
     click.echo(f"queued for {team.slack_channel}: {', '.join(keys)}")
     click.echo("a running `ignorerate serve` delivers queued messages")
+
+
+@main.group("crm")
+def crm_cmd() -> None:
+    """CRM sync: Salesforce and HubSpot (the `crm:` section of the config)."""
+
+
+def _crm_sources(obj: Context, settings: Settings, source: str | None) -> list[Any]:
+    from bot.serve import crm_sources
+
+    if not settings.crm.configured:
+        fail("no CRM is configured: add a crm: section to the config (see the README)")
+    if source is not None and source not in settings.crm.configured:
+        fail(f"{source} is not configured; configured: {', '.join(settings.crm.configured)}")
+    return [s for s in crm_sources(settings, obj.clock) if source in (None, s.name)]
+
+
+def _crm_run(obj: Context, source: str | None, *, dry_run: bool, since: datetime | None) -> None:
+    from bot.app.crm import sync_once
+
+    settings = obj.settings()
+    engine = _engine(settings)
+    sources = _crm_sources(obj, settings, source)
+    runs = sync_once(engine, settings, sources, obj.clock, dry_run=dry_run, since=since)
+    if runs is None:
+        fail("another process is syncing right now (serve's scheduler?); nothing was done", 1)
+    failed = False
+    for run in runs:
+        t = run.tally
+        line = (
+            f"{run.source:<10} {run.object:<9} {t.records} read in {t.pages} pages: "
+            f"{t.leads_new} new leads, {t.actions_new} new actions, {t.actions_known} known, "
+            f"{t.not_ours} on no lead of ours, {t.before_handoff} before handoff, "
+            f"{t.written_back} written by us"
+        )
+        click.echo(line)
+        if t.time_from:
+            click.echo(
+                "  handoff time from: "
+                + ", ".join(f"{source.value} {n}" for source, n in sorted(t.time_from.items()))
+            )
+        for problem in t.problems:
+            click.echo(f"  skipped: {problem}")
+        if run.error:
+            failed = True
+            click.secho(f"  failed: {run.error}", fg="red", err=True)
+    if dry_run:
+        click.echo("dry run: nothing was written")
+    if failed:
+        sys.exit(1)
+
+
+_SOURCE = click.option(
+    "--source", type=click.Choice(["salesforce", "hubspot"]), help="One CRM (default: all)."
+)
+
+
+@crm_cmd.command("sync")
+@click.option("--once", is_flag=True, help="Sync once now (required: `serve` syncs on its own).")
+@_SOURCE
+@click.option("--dry-run", is_flag=True, help="Read and decide, then roll back; write nothing.")
+@click.pass_obj
+def crm_sync(obj: Context, once: bool, source: str | None, dry_run: bool) -> None:
+    """Read what changed in the CRM since the last sync (less the overlap window)."""
+    if not once:
+        fail("pass --once: the sync that repeats runs inside `ignorerate serve`")
+    _crm_run(obj, source, dry_run=dry_run, since=None)
+
+
+@crm_cmd.command("backfill")
+@click.option("--since", "since", required=True, help="A date (YYYY-MM-DD, UTC) or an instant.")
+@_SOURCE
+@click.option("--dry-run", is_flag=True, help="Read and decide, then roll back; write nothing.")
+@click.pass_obj
+def crm_backfill(obj: Context, since: str, source: str | None, dry_run: bool) -> None:
+    """Read the CRM's history from SINCE on: handoffs and actions already recorded stay as
+    they are, and the cursors never move back."""
+    from datetime import UTC, date
+
+    try:
+        moment = (
+            datetime.combine(date.fromisoformat(since), datetime.min.time(), tzinfo=UTC)
+            if len(since) == 10
+            else parse_instant(since)
+        )
+        check_instant(moment, "--since")
+    except (ValueError, OutOfRangeError) as err:
+        fail(f"--since: {err}; expected a date such as 2026-01-01 or an ISO 8601 instant")
+    _crm_run(obj, source, dry_run=dry_run, since=moment)
+
+
+@crm_cmd.command("status")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_obj
+def crm_status(obj: Context, fmt: str) -> None:
+    """Each CRM's cursors, last success, API budget left and recent errors."""
+    from bot.app.crm import health
+
+    settings = obj.settings()
+    engine = _engine(settings)
+    if not settings.crm.configured:
+        fail("no CRM is configured: add a crm: section to the config (see the README)")
+    states = health(engine, settings, obj.clock.now())
+
+    def when(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment else None
+
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "source": h.source,
+                        "last_success_at": when(h.last_success_at),
+                        "lag_seconds": h.lag_seconds,
+                        "errors": h.errors,
+                        "last_error": h.last_error,
+                        "budget_used": h.budget_used,
+                        "budget_max": h.budget_max,
+                        "objects": [
+                            {
+                                "object": o.object,
+                                "cursor_at": when(o.cursor_at),
+                                "last_success_at": when(o.last_success_at),
+                                "records": o.records,
+                                "errors": o.errors,
+                                "last_error": o.last_error,
+                                "last_error_at": when(o.last_error_at),
+                            }
+                            for o in h.objects
+                        ],
+                    }
+                    for h in states
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    for h in states:
+        budget = (
+            f"{h.budget_max - h.budget_used} of {h.budget_max} API requests left"
+            if h.budget_used is not None and h.budget_max is not None
+            else "API budget not reported"
+        )
+        lag = "never synced" if h.lag_seconds is None else f"last success {int(h.lag_seconds)}s ago"
+        click.echo(f"{h.source}: {lag}; {budget}; {h.errors} failures in a row")
+        for o in h.objects:
+            click.echo(
+                f"  {o.object:<9} cursor {when(o.cursor_at) or '-'}  {o.records} records read"
+                + (f"  last error {when(o.last_error_at)}: {o.last_error}" if o.last_error else "")
+            )
+        if not h.objects:
+            click.echo("  no sync yet: run `ignorerate crm sync --once`")

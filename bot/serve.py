@@ -20,6 +20,7 @@ from slack_sdk.web import SlackResponse
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
+from bot.app.crm import CrmHealth, CrmSource, health, sync_once
 from bot.clock import Clock
 from bot.config import ConfigError, Environment, Settings
 from bot.http.charts import chart_route
@@ -28,9 +29,9 @@ from bot.http.prometheus import Metrics
 from bot.http.server import Server
 from bot.http.webhooks import ActionDoor, HandoffDoor
 from bot.links import LinkSigner
-from bot.outbox.engine import LEASE
+from bot.outbox.engine import LEASE, Outbox, Sender
 from bot.outbox.worker import OutboxWorker
-from bot.scheduler import Job, Scheduler, Ticker
+from bot.scheduler import Job, Periodic, Scheduler, Ticker
 from bot.slack.app import build_app
 from bot.slack.context import SlackContext
 from bot.slack.listeners.actions import answers_later
@@ -95,6 +96,8 @@ class Service:
     # the bot token checked (and the socket opened) before Slack is served; its `on_ready`
     # starts the gated workers, so cards wait in the outbox without spending tries meanwhile
     slack_readiness: SlackReadiness | None = None
+    # one CRM sync now, as the scheduler runs it every crm.poll_seconds (None: no CRM)
+    sync_crm: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         if self.slack_readiness is not None:
@@ -282,6 +285,8 @@ def build_service(
         engine, settings, env, clock, Metrics(), Lull(), outbox_interval, wake_all(integrations)
     )
     integrations.append(_teams(common, teams))
+    crm = _crm(common)
+    integrations += crm.integrations
     slack = _slack(common)
     if slack is not None:
         integrations.append(slack.integration)
@@ -311,7 +316,10 @@ def build_service(
         slack_link=slack.readiness if slack is not None else None,
         metrics_token=env.metrics_token,
         action=action_door,
+        crm_health=crm.health,
     )
+    scheduler = _scheduler(common, scheduler_interval, crm.periodic)
+    crm.scheduler = scheduler
     return Service(
         app=server.app(),
         engine=engine,
@@ -321,13 +329,16 @@ def build_service(
         integrations=integrations,
         socket=slack.socket if slack is not None else None,
         listeners=slack.listeners if slack is not None else None,
-        scheduler=_scheduler(common, scheduler_interval),
+        scheduler=scheduler,
         clicks=slack.clicks if slack is not None else None,
         slack_readiness=slack.readiness if slack is not None else None,
+        sync_crm=crm.periodic[0].run if crm.periodic else None,
     )
 
 
-def _scheduler(common: _Common, interval: float | None) -> Scheduler | None:
+def _scheduler(
+    common: _Common, interval: float | None, periodic: list[Periodic]
+) -> Scheduler | None:
     if interval is None:
         return None
     ticker = Ticker(
@@ -338,7 +349,7 @@ def _scheduler(common: _Common, interval: float | None) -> Scheduler | None:
         on_queued=common.wake,
         on_tick=lambda result: common.metrics.ticks.labels(result).inc(),
     )
-    return Scheduler(ticker, interval)
+    return Scheduler(ticker, interval, periodic)
 
 
 @dataclass(frozen=True)
@@ -502,3 +513,108 @@ def _teams(common: _Common, teams: TeamsSetup | None) -> Integration:
     log.info("Teams is on: cards go to %d team channels", count)
     worker = OutboxWorker(outbox, common.interval, name="outbox-teams", yield_to=common.lull.wait)
     return Integration("teams", routes, worker)
+
+
+def crm_sources(settings: Settings, clock: Clock) -> list[CrmSource]:
+    """The configured CRMs, as the sync reads them (Salesforce first)."""
+    from bot.crm.hubspot import HubspotSource
+    from bot.crm.salesforce import SalesforceSource
+
+    sources: list[CrmSource] = []
+    if settings.crm.salesforce is not None:
+        sources.append(SalesforceSource(settings.crm.salesforce, clock=clock))
+    if settings.crm.hubspot is not None:
+        sources.append(HubspotSource(settings.crm.hubspot, clock=clock))
+    return sources
+
+
+def crm_senders(engine: Engine, settings: Settings, clock: Clock) -> list[Sender]:
+    """The write-back senders of the CRMs that take write-backs."""
+    from bot.app.crm import writes_back
+    from bot.crm.hubspot import HubspotSender
+    from bot.crm.salesforce import SalesforceSender
+
+    senders: list[Sender] = []
+    sf, hs = settings.crm.salesforce, settings.crm.hubspot
+    if sf is not None and writes_back(settings, "salesforce"):
+        senders.append(SalesforceSender(engine, sf, clock=clock))
+    if hs is not None and writes_back(settings, "hubspot"):
+        senders.append(HubspotSender(engine, hs, clock=clock))
+    return senders
+
+
+@dataclass
+class _CrmParts:
+    integrations: list[Integration] = field(default_factory=list)
+    periodic: list[Periodic] = field(default_factory=list)
+    health: Callable[[], list[CrmHealth]] | None = None
+    scheduler: Scheduler | None = None  # set once built: a CRM's webhook wakes the sync
+
+    def wake_sync(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.wake(CRM_JOB)
+
+
+CRM_JOB = "crm-sync"
+
+
+def _crm(common: _Common) -> _CrmParts:
+    """Each configured CRM: its sync (a periodic job of the scheduler, one replica at a
+    time), its write-back sender and, for HubSpot, its webhook door."""
+    engine, settings, clock, metrics = common.engine, common.settings, common.clock, common.metrics
+    parts = _CrmParts()
+    if not settings.crm.configured:
+        return parts
+    sources = crm_sources(settings, clock)
+    parts.health = lambda: health(engine, settings, clock.now())
+
+    def run() -> None:
+        try:
+            runs = sync_once(engine, settings, sources, clock)
+        except Exception:
+            log.exception("crm sync failed; the next one tries again")
+            metrics.crm_syncs.labels("all", "all", "failed").inc()
+            return
+        if runs is None:
+            metrics.crm_syncs.labels("all", "all", "skipped").inc()
+            return
+        for r in runs:
+            metrics.crm_syncs.labels(r.source, r.object, "failed" if r.error else "done").inc()
+            t = r.tally
+            for result, n in (
+                ("lead_new", t.leads_new),
+                ("lead_known", t.leads_known),
+                ("action_new", t.actions_new),
+                ("action_known", t.actions_known),
+                ("not_ours", t.not_ours),
+                ("before_handoff", t.before_handoff),
+                ("written_back", t.written_back),
+            ):
+                if n:
+                    metrics.crm_records.labels(r.source, result).inc(n)
+        if any(r.tally.leads_new or r.tally.actions_new for r in runs):
+            common.wake()  # new leads' cards, and cards that now show an action
+
+    parts.periodic.append(Periodic(CRM_JOB, float(settings.crm.poll_seconds), run))
+    for sender in crm_senders(engine, settings, clock):
+        outbox = Outbox(engine, settings, sender, clock=clock, on_result=common.count, lease=LEASE)
+        worker = OutboxWorker(
+            outbox, common.interval, name=f"outbox-{sender.platform}", yield_to=common.lull.wait
+        )
+        parts.integrations.append(Integration(str(sender.platform), worker=worker))
+    if settings.crm.hubspot is not None:
+        from bot.crm.hubspot_door import hubspot_routes
+
+        routes = hubspot_routes(
+            settings.crm.hubspot,
+            clock=clock,
+            wake=parts.wake_sync,
+            base_url=common.env.public_base_url or None,
+        )
+        parts.integrations.append(Integration("hubspot-door", routes))
+    log.info(
+        "CRM sync is on: %s every %ss",
+        ", ".join(settings.crm.configured),
+        settings.crm.poll_seconds,
+    )
+    return parts

@@ -22,6 +22,7 @@ Times are the fake's own `now`, which the test sets: each write stamps it.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import socket
@@ -293,6 +294,12 @@ class FakeSalesforce:
     seen_authorization: list[str] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)  # access token -> user id
     failures: list[str] = field(default_factory=list)
+    # the n-th queryMore from now hangs (sets `hanging`, then waits `hang_seconds`): a
+    # sync can be killed while it waits for a page
+    hang_on_more: int | None = None
+    hang_seconds: float = 30.0
+    hanging: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)  # set on shutdown
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -632,6 +639,13 @@ class FakeSalesforce:
     async def _query_more(self, request: Request) -> Response:
         deleted = "/queryAll/" in request.url.path
         key = request.path_params["locator"]
+        if self.hang_on_more is not None:
+            self.hang_on_more -= 1
+            if self.hang_on_more == 0:  # a page that never comes: the client waits on
+                self.hanging.set()
+                deadline = time.monotonic() + self.hang_seconds
+                while time.monotonic() < deadline and not self.released.is_set():
+                    await asyncio.sleep(0.02)
         with self._lock:
             _user, refused = self._gate(request, "query_more")
             if refused is not None:
@@ -779,6 +793,7 @@ def fake_salesforce(
     try:
         yield fake, ca_file
     finally:
+        fake.released.set()  # a hanging page answers now, so the server stops cleanly
         # idle keep-alive TLS connections are dropped, not shut down politely: a client
         # that is gone never answers the TLS close and the server would wait for it
         for connection in list(server.server_state.connections):

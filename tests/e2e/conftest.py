@@ -313,7 +313,9 @@ def running_bot(
 ) -> Iterator[Bot]:
     config = {**json.loads(json.dumps(CONFIG)), **overrides}
     settings = parse_settings(
-        yaml.safe_load(yaml.safe_dump(config)), "test.yml", {"DATABASE_URL": database_url}
+        yaml.safe_load(yaml.safe_dump(config)),
+        "test.yml",
+        {"DATABASE_URL": database_url, **(env_extra or {})},
     )
     clock = FixedClock(NOW)
     with fake_slack() as slack:
