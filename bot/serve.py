@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -549,8 +550,12 @@ class _CrmParts:
     periodic: list[Periodic] = field(default_factory=list)
     health: Callable[[], list[CrmHealth]] | None = None
     scheduler: Scheduler | None = None  # set once built: a CRM's webhook wakes the sync
+    # woken while a sync runs: that sync may have read past the change before it was
+    # made, so it runs once more when it ends (the scheduler starts no second instance)
+    again: threading.Event = field(default_factory=threading.Event)
 
     def wake_sync(self) -> None:
+        self.again.set()
         if self.scheduler is not None:
             self.scheduler.wake(CRM_JOB)
 
@@ -569,6 +574,13 @@ def _crm(common: _Common) -> _CrmParts:
     parts.health = lambda: health(engine, settings, clock.now())
 
     def run() -> None:
+        parts.again.clear()
+        once()
+        while parts.again.is_set():  # woken meanwhile: once more
+            parts.again.clear()
+            once()
+
+    def once() -> None:
         try:
             runs = sync_once(engine, settings, sources, clock)
         except Exception:
