@@ -401,6 +401,8 @@ class _Syncer:
             with self.transaction() as conn:
                 store.record_error(conn, source.name, obj, str(err), self.clock.now())
             return False
+        with self.transaction() as conn:  # read to the end: the lag starts again from now
+            store.advance(conn, source.name, obj, to=None, records=0, now=self.clock.now())
         for problem in run.tally.problems:
             log.warning("crm sync: %s", problem)
         return True

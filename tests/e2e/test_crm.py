@@ -168,13 +168,13 @@ def test_a_merged_lead_keeps_its_actions(bot: Bot, crm: Crm) -> None:
 def test_crm_errors_show_on_healthz_without_making_the_bot_unhealthy(bot: Bot, crm: Crm) -> None:
     assert bot.service.sync_crm is not None
     crm.mql()
-    crm.fake.fail("limit", times=50)
+    crm.fake.fail("session", times=3)  # refused, and again after the one re-auth
     bot.service.sync_crm()
     health = bot.http.get(f"{bot.url}/healthz")
     assert health.status_code == 200
     state = health.json()["crm"]["salesforce"]
     assert state["errors"] >= 1
-    assert "REQUEST_LIMIT_EXCEEDED" in state["last_error"]
+    assert "INVALID_SESSION_ID" in state["last_error"]
     assert (
         'ignorerate_crm_errors{source="salesforce"} 1.0' in bot.http.get(f"{bot.url}/metrics").text
     )
@@ -257,3 +257,66 @@ def test_three_replicas_sync_once_between_them(tmp_path: Path, database_url: str
     assert first.returncode == 0, err
     leads, _ = _recorded(database_url)
     assert leads == sorted(expected)
+
+
+# ------------------------------------------------------------ the commands
+
+
+def _run(config: Path, crm: Crm, *args: str) -> Any:
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    env = {**crm.env, "IGNORERATE_CONFIG": str(config), "DATABASE_URL": ""}
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_the_crm_commands(tmp_path: Path, database_url: str, crm: Crm) -> None:
+    config = _config(tmp_path, database_url)
+    from storage.migrate import upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    before = _run(config, crm, "crm", "status")
+    assert before.exit_code == 0, before.output
+    assert "salesforce: never synced" in before.output
+    leads = [crm.mql(minutes_ago=20), crm.mql(minutes_ago=10)]
+    # a dry run reads and says what it would do, and writes nothing
+    dry = _run(config, crm, "crm", "sync", "--once", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "2 new leads" in dry.output
+    assert "handoff time from: field 2" in dry.output
+    assert "dry run: nothing was written" in dry.output
+    assert _recorded(database_url) == ([], [])
+    # the real one
+    done = _run(config, crm, "crm", "sync", "--once", "--source", "salesforce")
+    assert done.exit_code == 0, done.output
+    assert _recorded(database_url)[0] == sorted(leads)
+    status = _run(config, crm, "crm", "status", "--format", "json")
+    (state,) = json.loads(status.output)
+    assert state["source"] == "salesforce"
+    assert state["errors"] == 0
+    assert state["budget_max"] == crm.fake.api_max
+    assert {o["object"] for o in state["objects"]} >= {"Lead", "Task", "Event"}
+    # a backfill from a date reads history again: nothing new, nothing doubled
+    back = _run(config, crm, "crm", "backfill", "--since", "2026-01-01")
+    assert back.exit_code == 0, back.output
+    assert "0 new leads" in back.output
+    assert _recorded(database_url)[0] == sorted(leads)
+    # what is refused, and why
+    bad = _run(config, crm, "crm", "backfill", "--since", "last tuesday")
+    assert bad.exit_code == 2
+    assert "expected a date such as 2026-01-01" in bad.output
+    assert "pass --once" in _run(config, crm, "crm", "sync").output
+    unconfigured = _run(config, crm, "crm", "sync", "--once", "--source", "hubspot")
+    assert unconfigured.exit_code == 2
+    assert "hubspot is not configured" in unconfigured.output
+    # a failing CRM: exit 1, the error said and stored, the cursor kept
+    crm.fake.fail("session", times=3)  # the session refused, and again after re-auth
+    failed = _run(config, crm, "crm", "sync", "--once")
+    assert failed.exit_code == 1
+    assert "INVALID_SESSION_ID" in failed.output
+    status = json.loads(_run(config, crm, "crm", "status", "--format", "json").output)[0]
+    assert status["errors"] >= 1
+    assert "INVALID_SESSION_ID" in status["last_error"]
