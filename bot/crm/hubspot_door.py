@@ -123,7 +123,7 @@ class HubspotDoor:
             return _error(401, "the signature does not match")
         try:
             events = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             return _error(400, "the body is not JSON; expected an array of event objects")
         if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
             return _error(400, "expected a JSON array of event objects")
