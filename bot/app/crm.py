@@ -32,12 +32,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from bot.app.fields import LeadInput
+from bot.app.fields import LIMITS, NOT_TEXT, LeadInput
 from bot.app.handoffs import handoffs_in
 from bot.app.messages import Outgoing, WriteBack, enqueue_many
 from bot.clock import Clock
 from bot.config import Settings
 from bot.crmconfig import CrmKind, TeamFrom
+from metrics.instants import SUPPORTED, is_supported
 from metrics.model import ActionKind, NewAction
 from metrics.routing import Platform
 from storage import crm as store
@@ -197,6 +198,10 @@ def apply_page(
     rule = _team_rule(settings, source)
     leads: list[LeadInput] = []
     for lead in page.leads:
+        refusal = _unreadable(lead.crm_id, lead.handed_off_at)
+        if refusal:
+            tally.problems.append(f"{source} {_shown(lead.crm_id)}: {refusal}; not handed off")
+            continue
         team = team_for(settings, rule, lead)
         if team is None:
             tally.problems.append(
@@ -210,11 +215,11 @@ def apply_page(
                 external_id=lead.crm_id,
                 handed_off_at=truncate_to_second(lead.handed_off_at),
                 team=team,
-                owner_email=lead.owner_email.lower() if lead.owner_email else None,
-                name=lead.name,
-                company=lead.company,
-                email=lead.email,
-                campaign=lead.campaign,
+                owner_email=_email(lead.owner_email),
+                name=_text(lead.name, "name"),
+                company=_text(lead.company, "company"),
+                email=_email(lead.email),
+                campaign=_text(lead.campaign, "campaign"),
             )
         )
     if leads:
@@ -262,6 +267,10 @@ def _activities(
         if ref is None:
             tally.not_ours += 1
             continue
+        refusal = _unreadable(activity.crm_id, activity.at)
+        if refusal:
+            tally.problems.append(f"{source} {_shown(activity.crm_id)}: {refusal}; not counted")
+            continue
         at = truncate_to_second(activity.at)
         if at < ref.handed_off_at:
             tally.before_handoff += 1
@@ -291,13 +300,53 @@ def _action(
         channel=kind.channel,
         reason=reason.code if reason else kind.reason,
         excludes=kind.kind is ActionKind.EXCLUDED or bool(reason and reason.excludes),
-        actor_email=activity.actor_email.lower() if activity.actor_email else None,
+        actor_email=_email(activity.actor_email),
     )
+
+
+# what a CRM record may hold that our columns cannot: read the way every door reads it
+_KEY_CHARS = 150  # an activity's key is "<crm>:<record id>:<lead id>", 200 at most
+
+
+def _unreadable(crm_id: str, moment: datetime) -> str | None:
+    """Why a record cannot be recorded at all, if it cannot."""
+    if not crm_id or len(crm_id) > _KEY_CHARS or NOT_TEXT.search(crm_id):
+        return f"an id of {len(crm_id)} characters we cannot key"
+    if moment.tzinfo is None or not is_supported(moment):
+        return f"dated {moment.isoformat()}, outside the supported range ({SUPPORTED})"
+    return None
+
+
+def _shown(crm_id: str) -> str:
+    return repr(crm_id[:40]) if NOT_TEXT.search(crm_id[:40]) else crm_id[:40]
+
+
+def _text(value: str | None, name: str) -> str | None:
+    """A CRM's free text as a column keeps it: no NUL or lone surrogate, within its limit
+    (a company name longer than ours is cut, not a reason to stop the sync)."""
+    if value is None:
+        return None
+    cleaned = NOT_TEXT.sub("", value).strip()
+    return cleaned[: LIMITS[name]] or None
+
+
+def _email(value: str | None) -> str | None:
+    """An owner's or actor's email as we key people: lower-cased; None when it is none."""
+    text = _text(value, "owner_email")
+    if text is None:
+        return None
+    local, at, domain = text.partition("@")
+    if not (at and local and "." in domain) or " " in text:
+        return None
+    return text.lower()
 
 
 def _merge(
     conn: Connection, settings: Settings, source: str, merge: Merge, *, now: datetime, tally: Tally
 ) -> None:
+    if any(_unreadable(crm_id, now) for crm_id in (merge.loser, merge.master)):
+        tally.problems.append(f"{source} merge of {_shown(merge.loser)}: ids we cannot key")
+        return
     refs = store.resolve(conn, source, (merge.loser, merge.master))
     loser, master = refs.get(merge.loser), refs.get(merge.master)
     if loser is None and master is None:

@@ -50,7 +50,7 @@ LIMITS = {
     "reason": 300,
 }
 
-_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class _Collector:
             if required:
                 self.errors.append(FieldError(name, "is required"))
             return None
-        if _NOT_TEXT.search(value):
+        if NOT_TEXT.search(value):
             # PostgreSQL stores no NUL, and no database stores half a surrogate pair
             self.errors.append(
                 FieldError(name, "contains a NUL character or an unpaired surrogate; not text")

@@ -9,6 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from bot.app.crm import (
@@ -25,6 +28,7 @@ from bot.config import Settings, parse_settings
 from bot.crmconfig import CrmKind
 from metrics.model import ActionKind
 from storage import crm as store
+from tests.conftest import reset
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # a Monday, 10:00 in Tokyo
 CALL = CrmKind(ActionKind.CONTACTED, channel="call")
@@ -307,3 +311,64 @@ def test_a_click_on_a_lead_from_elsewhere_writes_nothing_back(engine: Engine) ->
     act(engine, s, _click(lead_id, ActionKind.REJECTED, "k2", reason="not_a_fit"), T0)
     assert rows(engine, "SELECT key FROM outbox WHERE platform = 'salesforce'") == []
     assert len(rows(engine, "SELECT id FROM actions")) == 1
+
+
+TEXT = st.text(max_size=400)
+INSTANTS = st.datetimes(  # hypothesis takes naive bounds and adds the zone
+    min_value=datetime(1900, 1, 1),  # noqa: DTZ001
+    max_value=datetime(2200, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+
+
+@given(
+    leads=st.lists(
+        st.builds(
+            CrmLead,
+            crm_id=st.text(min_size=0, max_size=220),
+            handed_off_at=INSTANTS,
+            time_from=st.sampled_from(TimeFrom),
+            owner_email=st.one_of(st.none(), TEXT, st.emails()),
+            team_value=st.one_of(st.none(), TEXT),
+            name=st.one_of(st.none(), TEXT),
+            company=st.one_of(st.none(), TEXT),
+            email=st.one_of(st.none(), TEXT, st.emails()),
+            campaign=st.one_of(st.none(), TEXT),
+        ),
+        max_size=6,
+    ),
+    calls=st.lists(
+        st.tuples(st.text(max_size=220), st.integers(0, 5), INSTANTS, st.one_of(st.none(), TEXT)),
+        max_size=6,
+    ),
+)
+@hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_whatever_a_crm_sends_a_page_is_applied_or_reported_never_a_crash(
+    engine: Engine, leads: list[CrmLead], calls: list[tuple[str, int, datetime, str | None]]
+) -> None:
+    """Text of any length or character, any instant, any email-ish owner: the sync never
+    stops on a record (a stuck sync would re-read the same page for ever). What cannot be
+    recorded is reported; what is recorded fits its columns."""
+    reset(engine)
+    ids = [lead.crm_id for lead in leads] or ["none"]
+    activities = [
+        CrmActivity(crm_id, ids[i % len(ids)], at, CALL, actor) for crm_id, i, at, actor in calls
+    ]
+    page = Page("Lead", T0, len(leads) + len(calls), leads=leads, activities=activities)
+    source = Replay({"Lead": [page]})
+    (run,) = sync(engine, settings(), [source], FixedClock(T0 + timedelta(days=1)))
+    assert run.error is None
+    t = run.tally
+    readable = {
+        lead.crm_id for lead in leads if 0 < len(lead.crm_id) <= 150 and "\x00" not in lead.crm_id
+    }
+    assert t.leads_new + t.leads_known <= len(readable)
+    stored = rows(engine, "SELECT external_id, name, company, email, campaign FROM leads")
+    for external_id, name, company, email, campaign in stored:
+        assert external_id in readable
+        assert all(
+            v is None or (len(v) <= 320 and "\x00" not in v)
+            for v in (name, company, email, campaign)
+        )
