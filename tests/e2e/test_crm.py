@@ -243,7 +243,6 @@ def test_three_replicas_sync_once_between_them(tmp_path: Path, database_url: str
     expected = [crm.mql(minutes_ago=30 - i) for i in range(6)]
     config = _config(tmp_path, database_url)
     crm.fake.hang_on_more = 1  # the first sync to page holds the lock while it waits
-    crm.fake.hang_seconds = 5
     first = _cli(config, crm, "crm", "sync", "--once")
     assert crm.fake.hanging.wait(timeout=30)
     logins = crm.fake.requests["token"]
@@ -253,6 +252,7 @@ def test_three_replicas_sync_once_between_them(tmp_path: Path, database_url: str
     assert [p.returncode for p in others] == [1, 1]
     assert all("another process is syncing" in err for _, err in answers)
     assert crm.fake.requests["token"] == logins  # they did not even log in
+    crm.fake.released.set()  # the page comes at last
     _out, err = first.communicate(timeout=60)
     assert first.returncode == 0, err
     leads, _ = _recorded(database_url)
