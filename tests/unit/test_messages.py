@@ -23,6 +23,7 @@ from bot.app.messages import (
     SummaryPost,
     TeamsDigest,
     UnreadableMessageError,
+    WriteBack,
     decode,
     encode,
     kind_of,
@@ -75,6 +76,7 @@ messages: st.SearchStrategy[Message] = st.one_of(
     st.builds(Chart, text, text, text, trend, st.none() | text),
     st.builds(Post, text, text, st.none() | blocks, st.none() | text),
     st.builds(RenderedCard, text, text, st.dictionaries(text, text, max_size=3)),
+    st.builds(WriteBack, ids),
 )
 
 
@@ -120,4 +122,11 @@ def test_a_row_no_version_wrote_is_refused_with_a_reason(row: str, said: str) ->
 
 
 def test_each_kind_is_spelled_once() -> None:
-    assert {k.value for k in Kind} == {"lead_card", "digest", "summary", "chart", "post"}
+    assert {k.value for k in Kind} == {
+        "lead_card",
+        "digest",
+        "summary",
+        "chart",
+        "post",
+        "write_back",
+    }
