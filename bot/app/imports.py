@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Generic, TypeVar
+from typing import IO, Any, BinaryIO, Generic, NamedTuple, TypeVar
 
 from bot.app.actions import action_key, before_handoff, no_lead
 from bot.app.fields import (
@@ -40,9 +40,9 @@ from bot.app.fields import (
     ActionInput,
     FieldError,
     LeadInput,
+    lead_values,
     parse_instant,
     validate_action,
-    validate_lead,
 )
 from bot.app.handoffs import lead_schedule
 from bot.app.teams import team_ids
@@ -154,11 +154,10 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
-@dataclass(frozen=True)
-class _Record:
+class _Record(NamedTuple):
     """One CSV record: its (last) line number, its text exactly as read (undecodable
     bytes kept as surrogate escapes, line ending included; "" unless asked for), and its
-    cells by column or why it has none."""
+    cells by column or why it has none. (A tuple: a million of them are made.)"""
 
     line: int
     raw: str
@@ -224,6 +223,7 @@ def _records(
                 f"{path}: line 1: is not {label} text; save the file as UTF-8 or CP932"
             )
         _check_header(path, header, columns, required)
+        width = len(header)
         while True:
             try:
                 row = next(reader)
@@ -234,20 +234,21 @@ def _records(
                     reader.line_num, _take(consumed), None, f"cannot be read as CSV: {err}"
                 )
                 continue
-            line, record = reader.line_num, _take(consumed)
-            if _UNDECODED.search("".join(row)):  # one search a row, not one a cell
+            line, record = reader.line_num, _take(consumed) if keep_text else ""
+            joined = "".join(row)  # one look at a row, not one at each cell
+            if not joined.isascii() and _UNDECODED.search(joined):
                 problem = f"is not {label} text; save the file as UTF-8 or CP932"
                 if encoding == "utf-8":
                     problem += " (or pass --encoding cp932)"
                 yield _Record(line, record, None, problem)
                 continue
-            if not any(cell.strip() for cell in row):
+            if not joined.strip():  # every cell blank
                 continue
-            if len(row) != len(header):
-                problem = f"has {len(row)} cells; the header has {len(header)}"
+            if len(row) != width:
+                problem = f"has {len(row)} cells; the header has {width}"
                 yield _Record(line, record, None, problem)
                 continue
-            yield _Record(line, record, dict(zip(header, row, strict=True)))
+            yield _Record(line, record, dict(zip(header, row)))
 
 
 def _take(consumed: list[str]) -> str:
@@ -584,40 +585,34 @@ class LeadImporter(_Importer[LeadInput]):
         return imports_store.LeadStage(conn)
 
     def row(self, line: int, cells: Mapping[str, str]) -> tuple[Any, ...] | list[FieldError]:
-        lead = validate_lead(cells, self.settings.team_names)
-        if isinstance(lead, list):
-            return lead
-        team = self.settings.team(lead.team)
-        assert team is not None  # validate_lead refused unknown teams
+        values = lead_values(cells, self.settings.team_names)
+        if isinstance(values, list):
+            return values
+        source, external_id, handed, team_name, owner, name, company, email, campaign = values
+        team = self.settings.team(team_name)
+        assert team is not None  # lead_values refused unknown teams
         try:
-            due, first = lead_schedule(team, lead.handed_off_at, self.now)
+            due, first = lead_schedule(team, handed, self.now)
         except (ValueError, ArithmeticError) as err:
             return [FieldError("handed_off_at", f"no SLA deadline can be computed from it: {err}")]
-        content = (
-            lead.handed_off_at,  # equal for the same instant, whatever its offset
-            lead.team,
-            lead.owner_email,
-            lead.name,
-            lead.company,
-            lead.email,
-            lead.campaign,
-        )
         return (
             line,
-            lead.source,
-            lead.external_id,
-            lead.handed_off_at,
-            lead.team,
-            lead.owner_email,
-            lead.name,
-            lead.company,
-            lead.email,
-            lead.campaign,
+            source,
+            external_id,
+            handed,
+            team_name,
+            owner,
+            name,
+            company,
+            email,
+            campaign,
             due,
             first.at if first else None,
             first.stage.value if first else None,
-            hash(lead.key),
-            hash(content),
+            hash((source, external_id)),
+            # the rest of what the row says; the same instant written with another offset
+            # is equal, and hashes alike
+            hash(values[2:]),
         )
 
     def across_rows(self, stage: imports_store.LeadStage) -> Iterator[RowError]:
@@ -653,6 +648,7 @@ class ActionImporter(_Importer[ActionInput]):
                 known = (reason.code, reason.excludes) if reason else (action.reason, False)
                 self.reasons[action.reason] = known
             code, excludes = known
+        key = action_key(action, VIA)
         return (
             line,
             action.source,
@@ -665,7 +661,8 @@ class ActionImporter(_Importer[ActionInput]):
             excludes,
             action.actor_email,
             action.new_owner_email,
-            action_key(action, VIA),
+            key,
+            hash(key),
         )
 
     def across_rows(self, stage: imports_store.ActionStage) -> Iterator[RowError]:
