@@ -137,15 +137,22 @@ def detect_encoding(path: Path) -> str:
     CP932: its other lines would become nonsense). Streams the file."""
     utf8 = not_utf8 = 0
     with path.open("rb") as raw:
-        for line in iter(lambda: raw.readline(1 << 22), b""):
-            if line.isascii():
+        # a megabyte at a time, up to the end of a line; only a block that is not all
+        # ASCII is looked at line by line
+        while block := raw.read(1 << 20):
+            if not block.endswith(b"\n"):
+                block += raw.readline(1 << 22)
+            if block.isascii():
                 continue
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                not_utf8 += 1
-            else:
-                utf8 += 1
+            for line in block.split(b"\n"):
+                if line.isascii():
+                    continue
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    not_utf8 += 1
+                else:
+                    utf8 += 1
         if not_utf8 == 0:
             return "utf-8"
         raw.seek(0)
