@@ -24,11 +24,12 @@ holds the two paths equal on random data.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Column, Connection, MetaData, String, Table, bindparam, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql.expression import ColumnElement, TextClause
 
 from metrics.model import ActionKind
@@ -132,6 +133,7 @@ class _Stage:
         self.seq = 0
         self._copy: Any = None  # PostgreSQL: the COPY being written, and its context
         self._copy_context: Any = None
+        self._analyzed = False
         self.drop()
         temporary = "TEMPORARY" if self.postgresql else "TEMP"
         names = ", ".join(
@@ -148,9 +150,10 @@ class _Stage:
         if not rows:
             return
         if self.postgresql:
-            copy = self._copy or self._start_copy()
-            for row in rows:
-                copy.write_row(row)
+            with self._driver_errors("COPY"):
+                copy = self._copy or self._start_copy()
+                for row in rows:
+                    copy.write_row(row)
         else:
             times = self.times
             converted = []
@@ -159,11 +162,9 @@ class _Stage:
                 for i in times:
                     values[i] = _seconds(values[i])
                 converted.append(values)
-            marks = ", ".join("?" for _ in self.columns)
-            self.driver.cursor().executemany(
-                f"INSERT INTO {self.rows} VALUES ({marks})",  # noqa: S608 (our own names)
-                converted,
-            )
+            insert = f"INSERT INTO {self.rows} VALUES ({', '.join('?' for _ in self.columns)})"  # noqa: S608 (our own names)
+            with self._driver_errors(insert):
+                self.driver.cursor().executemany(insert, converted)
         self.staged += len(rows)
 
     def problem(self, line: int, column: str, message: str) -> None:
@@ -175,19 +176,27 @@ class _Stage:
 
     def finish(self) -> None:
         """Every row and problem given so far is in its table."""
-        analyze = self._copy is not None
         self._end_copy()
         self._flush_problems()
-        if self.postgresql and analyze:  # autovacuum never analyzes a temporary table
+        if self.postgresql and not self._analyzed:  # autovacuum skips temporary tables
             self._sql(f"ANALYZE {self.rows}")
+            self._analyzed = True
 
     def abandon(self, error: BaseException) -> None:
         """The reading failed: a COPY under way is given up (the caller rolls back)."""
         self.problems.clear()
-        try:
+        with suppress(SQLAlchemyError):  # what the COPY says of it adds nothing to `error`
             self._end_copy(error)
-        except Exception:  # noqa: BLE001,S110 (the COPY's own error says no more than `error`)
-            pass
+
+    @contextmanager
+    def _driver_errors(self, statement: str) -> Iterator[None]:
+        """The driver's own errors (a COPY, an executemany on its cursor) as SQLAlchemy's,
+        which the use case catches like those of every other statement."""
+        dbapi: Any = self.conn.dialect.dbapi
+        try:
+            yield
+        except dbapi.Error as err:
+            raise DBAPIError.instance(statement, None, err, dbapi.Error) from err
 
     def _start_copy(self) -> Any:
         names = ", ".join(name for name, _, _ in self.columns)
@@ -201,18 +210,20 @@ class _Stage:
     def _end_copy(self, error: BaseException | None = None) -> None:
         context, self._copy, self._copy_context = self._copy_context, None, None
         if context is not None:
-            context.__exit__(type(error) if error else None, error, None)
+            with self._driver_errors("COPY"):
+                context.__exit__(type(error) if error else None, error, None)
 
     def _flush_problems(self) -> None:
         if not self.problems:
             return
         self._end_copy()  # one statement at a time on a connection
         mark = "%s" if self.postgresql else "?"
-        self.driver.cursor().executemany(
+        insert = (
             f"INSERT INTO {self.problems_table} (line, seq, col, message) "  # noqa: S608
-            f"VALUES ({mark}, {mark}, {mark}, {mark})",
-            self.problems,
+            f"VALUES ({mark}, {mark}, {mark}, {mark})"
         )
+        with self._driver_errors(insert):
+            self.driver.cursor().executemany(insert, self.problems)
         self.problems.clear()
 
     def _sql(self, sql: str) -> None:
@@ -548,7 +559,9 @@ class ActionStage(_Stage):
                 f"WHERE id > :before AND kind = '{reassigned}' ORDER BY id",
                 before=before,
             )
-            new = "(SELECT id, lead_id, at, kind, channel, excludes FROM actions WHERE id > :before)"
+            new = (
+                "(SELECT id, lead_id, at, kind, channel, excludes FROM actions WHERE id > :before)"
+            )
             self._update_summaries(new, {"before": before})
             return added
 

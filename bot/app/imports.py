@@ -255,7 +255,7 @@ def _records(
                 problem = f"has {len(row)} cells; the header has {width}"
                 yield _Record(line, record, None, problem)
                 continue
-            yield _Record(line, record, dict(zip(header, row)))
+            yield _Record(line, record, dict(zip(header, row, strict=True)))
 
 
 def _take(consumed: list[str]) -> str:
@@ -424,50 +424,52 @@ class _Importer(Generic[T]):
         else:
             self.result.encoding = self.encoding
         before = self.path.stat()
-        with self.engine.connect() as conn:
-            try:
+        try:
+            with self.engine.connect() as conn:
                 with conn.begin():
                     stage = self.stage(conn)
                 try:
-                    with conn.begin():  # pass 1: check everything, write nothing of ours
-                        try:
-                            self._check(stage)
-                        except BaseException as err:
-                            stage.abandon(err)
-                            raise
-                except FileHeaderError as err:
-                    self.result.header_error = str(err)
-                    return self.result
-                with conn.begin():
-                    for line, column, message in stage.report():
-                        self._report(RowError(line, column, message))
-                    self.result.bad_rows = stage.bad_lines()
-                if self.result.bad_rows and not self.skip_invalid:
-                    return self.result
-                try:
-                    self._write(conn, stage, before)
-                except (
-                    DatabaseError,
-                    ValueError,
-                    ArithmeticError,
-                    OSError,
-                    _FileChangedError,
-                ) as err:
-                    # everything this import wrote was rolled back with its transaction
-                    self.result.write_error = _one_line(err)
-                    self.result.added = self.result.already_present = 0
-                    if self.result.rejects_file is not None:
-                        self.result.rejects_file.unlink(missing_ok=True)
-                        self.result.rejects_file = None
-                    return self.result
-            finally:
-                _drop(conn, stage if "stage" in locals() else None)
-        self.result.imported = True
+                    self._check_and_report(conn, stage)
+                    if not self.result.bad_rows or self.skip_invalid:
+                        self._write(conn, stage, before)
+                        self.result.imported = True
+                finally:
+                    _drop(conn, stage)
+        except FileHeaderError as err:
+            self.result.header_error = str(err)
+            return self.result
+        except (DatabaseError, ValueError, ArithmeticError, OSError, _FileChangedError) as err:
+            # everything this import wrote was rolled back with its transaction, and what
+            # it staged went with its temporary tables
+            self.result.imported = False
+            self.result.write_error = _one_line(err)
+            self.result.added = self.result.already_present = 0
+            if self.result.rejects_file is not None:
+                self.result.rejects_file.unlink(missing_ok=True)
+                self.result.rejects_file = None
+            return self.result
+        if not self.result.imported:
+            return self.result
         self.on_progress(before.st_size)  # the second half of the bar: the write
         if self.result.added:
             with writing(self.engine) as conn:
                 repo.refresh_statistics(conn)
         return self.result
+
+    def _check_and_report(
+        self, conn: Connection, stage: imports_store.LeadStage | imports_store.ActionStage
+    ) -> None:
+        """Pass 1, then every problem reported by line, and the bad lines counted."""
+        with conn.begin():  # stages the rows; writes nothing of ours
+            try:
+                self._check(stage)
+            except BaseException as err:
+                stage.abandon(err)
+                raise
+        with conn.begin():
+            for line, column, message in stage.report():
+                self._report(RowError(line, column, message))
+            self.result.bad_rows = stage.bad_lines()
 
     def _write(
         self,

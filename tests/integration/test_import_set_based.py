@@ -191,9 +191,10 @@ def _split(lines: list[str], at: int) -> list[list[str]]:
     action_split=st.integers(0, 17),
     import_first=st.booleans(),
 )
-def test_an_import_stores_what_the_row_by_row_path_stores(  # noqa: PLR0913 (hypothesis' draws)
+def test_an_import_stores_what_the_row_by_row_path_stores(
     tmp_path_factory: pytest.TempPathFactory,
     database_url: str,
+    *,
     leads: list[GenLead],
     repeated: list[int],
     actions: list[GenAction],
@@ -256,8 +257,10 @@ def test_reimporting_changes_nothing_after_a_backfill(tmp_path: Path, database_u
         actions_csv.write_text(
             ACTIONS_HEADER + "".join(_action_line("web", gen, a) for a in acts), encoding="utf-8"
         )
-        first = (_import(engine, settings_, leads_csv, LeadImporter).added,)
-        first += (_import(engine, settings_, actions_csv, ActionImporter).added,)
+        first = (
+            _import(engine, settings_, leads_csv, LeadImporter).added,
+            _import(engine, settings_, actions_csv, ActionImporter).added,
+        )
         stored = _stored(engine, "web")
         again = _import(engine, settings_, leads_csv, LeadImporter)
         again_actions = _import(engine, settings_, actions_csv, ActionImporter)
@@ -275,20 +278,23 @@ def test_reimporting_changes_nothing_after_a_backfill(tmp_path: Path, database_u
 def _schema(engine: Engine) -> list[Any]:
     """Every index and constraint of the tables an import writes, as the database
     describes them."""
-    tables = ("leads", "lead_owners", "actions", "reps", "teams")
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             sql = (
                 "SELECT type, name, tbl_name, sql FROM sqlite_master "
-                f"WHERE tbl_name IN {tables} ORDER BY name"
+                "WHERE tbl_name IN ('leads', 'lead_owners', 'actions', 'reps', 'teams') "
+                "ORDER BY name"
             )
         else:
             sql = (
                 "SELECT conrelid::regclass::text, conname, contype, "
                 "pg_get_constraintdef(oid), convalidated FROM pg_constraint "
-                f"WHERE conrelid::regclass::text IN {tables} "
+                "WHERE conrelid::regclass::text "
+                "IN ('leads', 'lead_owners', 'actions', 'reps', 'teams') "
                 "UNION ALL SELECT tablename, indexname, 'i', indexdef, true FROM pg_indexes "
-                f"WHERE schemaname = current_schema() AND tablename IN {tables} ORDER BY 2, 3"
+                "WHERE schemaname = current_schema() "
+                "AND tablename IN ('leads', 'lead_owners', 'actions', 'reps', 'teams') "
+                "ORDER BY 2, 3"
             )
         return [tuple(row) for row in conn.execute(text(sql))]
 
