@@ -53,6 +53,7 @@ from storage import repository as repo
 from storage.engine import Connection, DatabaseError, Engine, begin_writing, writing
 
 BATCH = 2000  # good rows handed to the stage at a time
+REASONS_KEPT = 10_000  # reasons as written whose catalog entry is remembered
 VIA = "csv"  # what an imported action's `via` says, and its idempotency key's origin
 T = TypeVar("T", LeadInput, ActionInput)
 
@@ -655,6 +656,8 @@ class ActionImporter(_Importer[ActionInput]):
             if known is None:
                 reason = self.settings.reason(action.reason)
                 known = (reason.code, reason.excludes) if reason else (action.reason, False)
+                if len(self.reasons) >= REASONS_KEPT:  # free text: as many as rows
+                    self.reasons.clear()
                 self.reasons[action.reason] = known
             code, excludes = known
         key = action_key(action, VIA)
