@@ -13,7 +13,9 @@ memory whatever their number.
 Nothing outside the connection's temporary tables is written until `write`, which runs in
 the caller's one transaction: the new reps, the leads (or actions) with `ON CONFLICT DO
 NOTHING` on their natural keys, their owner-history rows, and (for actions) the leads'
-summary columns in one UPDATE. A temporary table dies with its session, so an import
+summary columns in one UPDATE. A backfill (at least twice the rows the table holds) drops
+the tables' indexes and keys first and builds them again after (`_Stage._rebuilding`). A
+temporary table dies with its session, and a transaction's DDL with it, so an import
 killed at any point leaves nothing behind.
 
 `write` is the set-based twin of `repository.add_leads` and `add_actions`: the same rows,
@@ -38,7 +40,6 @@ from storage.types import UtcTimestamp
 
 # always named with their schema: a table of these names outside it is never touched
 ROWS, PROBLEMS, NEW_ACTIONS = "import_rows", "import_problems", "import_new_actions"
-SQLITE_CHUNK = 5000  # rows a SQLite executemany takes at a time
 PROBLEMS_HELD = 1000  # problems held in memory before they go to their table
 
 # (column, PostgreSQL type, SQLite type) of each stage, in the order of the tuples given

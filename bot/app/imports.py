@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Generic, NamedTuple, TypeVar
+from typing import IO, Any, BinaryIO, NamedTuple
 
 from bot.app.actions import action_key, before_handoff, no_lead
 from bot.app.fields import (
@@ -37,9 +37,7 @@ from bot.app.fields import (
     ACTION_REQUIRED,
     LEAD_COLUMNS,
     LEAD_REQUIRED,
-    ActionInput,
     FieldError,
-    LeadInput,
     lead_values,
     parse_instant,
     validate_action,
@@ -55,7 +53,6 @@ from storage.engine import Connection, DatabaseError, Engine, begin_writing, wri
 BATCH = 2000  # good rows handed to the stage at a time
 REASONS_KEPT = 10_000  # reasons as written whose catalog entry is remembered
 VIA = "csv"  # what an imported action's `via` says, and its idempotency key's origin
-T = TypeVar("T", LeadInput, ActionInput)
 
 ENCODINGS = {"utf-8": "UTF-8", "cp932": "CP932 (Shift_JIS)"}
 
@@ -327,7 +324,7 @@ class _Rejects:
         self.out.close()
 
 
-class _Importer(Generic[T]):
+class _Importer:
     def __init__(
         self,
         engine: Engine,
@@ -374,14 +371,14 @@ class _Importer(Generic[T]):
         """Writes the staged rows; returns how many were added."""
         raise NotImplementedError
 
-    def _read(self, on_read: Callable[[int], None] | None = None) -> Iterator[_Record]:
+    def _read(self) -> Iterator[_Record]:
         assert self.result.encoding is not None
         return _records(
             self.path,
             encoding=self.result.encoding,
             columns=self.columns,
             required=self.required,
-            on_read=on_read or self.on_progress,
+            on_read=self.on_progress,
             header_out=self.header,
             keep_text=self.keep_text,
         )
@@ -587,14 +584,14 @@ def _conflicts(keys: Iterator[tuple[str, str, int]]) -> Iterator[RowError]:
         yield from (RowError(n, "external_id", said) for n in held)
 
 
-class LeadImporter(_Importer[LeadInput]):
+class LeadImporter(_Importer):
     columns = LEAD_COLUMNS
     required = LEAD_REQUIRED
 
     def stage(self, conn: Connection) -> imports_store.LeadStage:
         return imports_store.LeadStage(conn)
 
-    def row(self, line: int, cells: Mapping[str, str]) -> tuple[Any, ...] | list[FieldError]:
+    def row(self, line: int, cells: Mapping[str, str]) -> imports_store.LeadRow | list[FieldError]:
         values = lead_values(cells, self.settings.team_names)
         if isinstance(values, list):
             return values
@@ -635,7 +632,7 @@ class LeadImporter(_Importer[LeadInput]):
         return stage.write(self.now)
 
 
-class ActionImporter(_Importer[ActionInput]):
+class ActionImporter(_Importer):
     columns = ACTION_COLUMNS
     required = ACTION_REQUIRED
 
@@ -646,7 +643,9 @@ class ActionImporter(_Importer[ActionInput]):
     def stage(self, conn: Connection) -> imports_store.ActionStage:
         return imports_store.ActionStage(conn)
 
-    def row(self, line: int, cells: Mapping[str, str]) -> tuple[Any, ...] | list[FieldError]:
+    def row(
+        self, line: int, cells: Mapping[str, str]
+    ) -> imports_store.ActionRow | list[FieldError]:
         action = validate_action(cells)
         if isinstance(action, list):
             return action
