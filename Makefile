@@ -41,7 +41,7 @@ PG_URL  ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SUMMARY := .bench-summary.jsonl
 bench: $(STAMP)
 	rm -f $(SUMMARY)
-	$(BIN)/python -m bench.run --leads $(LEADS) --pg-url $(PG_URL)
+	$(BIN)/python -m bench.run --leads $(LEADS) --pg-url $(PG_URL) --summary $(SUMMARY)
 	$(BIN)/python -m bench.command --leads $(LEADS) --summary $(SUMMARY)
 	$(BIN)/python -m bench.clicks --summary $(SUMMARY)
 	$(BIN)/python -m bench.clicks --database $(PG_URL) --summary $(SUMMARY)

@@ -3,8 +3,15 @@
     python -m bench.run --leads 1000000 --backends sqlite,postgresql
 
 - import: `ignorerate import leads|actions` run as a child process (the real CLI), timed,
-  with its own peak memory (VmHWM). Floor: the same rows written by one `executemany` of
-  plain INSERTs into a scratch table, no checks.
+  with its own peak memory (VmHWM), which is measured again at a tenth of the size
+  (--rss-leads) to show that it does not follow the file. Floor: the rows the import
+  stored (read back from the database: every column of each lead and of its owner-history
+  row; of each action and of the owner-history rows of reassignments) written into
+  scratch tables of the same column types with no keys, indexes or constraints, by
+  `COPY` (binary, psycopg's `write_row`) on PostgreSQL and by `executemany` of plain
+  INSERTs on SQLite, in one transaction, the values read off the clock; the median of
+  --floor-repeat runs. The old floor is printed too: one `executemany` of three text
+  columns of each lead.
 - report: `report last-month` across all teams (totals, per rep, per source, with medians),
   through the use case, median of --repeat runs. Floor: one hand-written SQL aggregate of
   the same counts (totals only, no medians), median of --repeat runs.
@@ -28,16 +35,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Column, Engine, MetaData, Table, create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.generate import Shape, write
+from bench.summary import Row, record
 from bot.app.reports import report
 from bot.config import load_settings
 from metrics.periods import parse_period
 from metrics.rates import Counts
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from storage.tables import Base
 
 AS_OF = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 PERIOD = "last-month"
@@ -171,6 +180,97 @@ def insert_floor(engine: Engine, rows: list[dict[str, str]]) -> float:
     return seconds
 
 
+FLOOR_CHUNK = 100_000  # rows read (off the clock) between two timed writes
+
+
+def stored_rows_floor(engine: Engine, parts: list[tuple[str, str]]) -> float:
+    """Seconds to write again the rows of each (table, condition) as they are stored, into
+    scratch tables of the same column types with no keys, indexes or constraints: one
+    binary `COPY` a chunk on PostgreSQL, `executemany` of plain INSERTs on SQLite, in one
+    transaction. The rows are read in chunks with the clock stopped."""
+    metadata = MetaData()
+    scratch = {
+        name: Table(
+            f"floor_{name}",
+            metadata,
+            *(Column(c.name, c.type) for c in Base.metadata.tables[name].c),
+        )
+        for name, _ in parts
+    }
+    metadata.create_all(engine)
+    postgresql = engine.dialect.name == "postgresql"
+    seconds = 0.0
+    try:
+        with engine.connect() as reading, engine.connect() as writing:
+            reader: Any = reading.connection.driver_connection
+            writer: Any = writing.connection.driver_connection
+            if not postgresql:
+                writer.execute("BEGIN")
+            for name, condition in parts:
+                table = scratch[name]
+                names = ", ".join(c.name for c in table.c)
+                marks = ", ".join("?" for _ in table.c)
+                types = (
+                    [
+                        oid
+                        for (oid,) in writer.execute(
+                            "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
+                            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                            [table.name],
+                        )
+                    ]
+                    if postgresql
+                    else []
+                )
+                cursor = reader.cursor(name="floor_rows") if postgresql else reader.cursor()
+                cursor.execute(f"SELECT {names} FROM {name} WHERE {condition}")
+                while rows := cursor.fetchmany(FLOOR_CHUNK):
+                    start = time.perf_counter()
+                    if postgresql:
+                        with writer.cursor().copy(
+                            f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
+                        ) as copy:
+                            copy.set_types(types)
+                            for row in rows:
+                                copy.write_row(row)
+                    else:
+                        writer.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
+                    seconds += time.perf_counter() - start
+                cursor.close()
+                if postgresql:
+                    reader.commit()
+            start = time.perf_counter()
+            writer.commit()
+            seconds += time.perf_counter() - start
+    finally:
+        metadata.drop_all(engine)
+    return seconds
+
+
+def _data(leads: int, out: Path) -> tuple[Path, Path, Path]:
+    data = out / f"data-{leads}"
+    if not (data / "actions.csv").exists():
+        write(Shape(leads=leads), data)
+    return data / "leads.csv", data / "actions.csv", data / "ignorerate.yml"
+
+
+def import_peaks(backend: str, leads: int, pg_url: str, out: Path) -> tuple[int, int]:
+    """Peak RSS (KiB) of the lead import and of the action import of the data of `leads`
+    leads, into a fresh database."""
+    leads_csv, actions_csv, config = _data(leads, out)
+    url, drop = fresh_database(backend, out, pg_url)
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        env = {**os.environ, "DATABASE_URL": url, "IGNORERATE_CONFIG": str(config)}
+        _, rss_leads = _child("bot", ["import", "leads", str(leads_csv)], env)
+        _, rss_actions = _child("bot", ["import", "actions", str(actions_csv)], env)
+        return rss_leads, rss_actions
+    finally:
+        drop()
+
+
 def pg_url_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pg-url",
@@ -180,15 +280,10 @@ def pg_url_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[str, Any]:
-    data = out / f"data-{leads}"
-    if not (data / "actions.csv").exists():
-        write(Shape(leads=leads), data)
-    leads_csv, actions_csv, config = (
-        data / "leads.csv",
-        data / "actions.csv",
-        data / "ignorerate.yml",
-    )
+def run(
+    backend: str, leads: int, *, repeat: int, floor_repeat: int, pg_url: str, out: Path
+) -> dict[str, Any]:
+    leads_csv, actions_csv, config = _data(leads, out)
     url, drop = fresh_database(backend, out, pg_url)
     try:
         engine = make_engine(url)
@@ -197,7 +292,15 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
         lead_rows = sum(1 for _ in leads_csv.open(encoding="utf-8")) - 1
         action_rows = sum(1 for _ in actions_csv.open(encoding="utf-8")) - 1
         t_leads, rss_leads = _child("bot", ["import", "leads", str(leads_csv)], env)
+        stored_leads = [("leads", "true"), ("lead_owners", "true")]
+        floor_leads = statistics.median(
+            stored_rows_floor(engine, stored_leads) for _ in range(floor_repeat)
+        )
         t_actions, rss_actions = _child("bot", ["import", "actions", str(actions_csv)], env)
+        stored_actions = [("actions", "true"), ("lead_owners", "action_id IS NOT NULL")]
+        floor_actions = statistics.median(
+            stored_rows_floor(engine, stored_actions) for _ in range(floor_repeat)
+        )
         with leads_csv.open(encoding="utf-8") as f:
             floor_rows = [
                 {
@@ -208,6 +311,7 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
                 for r in csv.DictReader(f)
             ]
         floor_insert = insert_floor(engine, floor_rows)
+        del floor_rows
         with engine.begin() as conn:
             if backend == "postgresql":
                 conn.execute(text("ANALYZE"))
@@ -236,10 +340,15 @@ def run(backend: str, leads: int, repeat: int, pg_url: str, out: Path) -> dict[s
             "actions": action_rows,
             "import_leads_s": round(t_leads, 2),
             "import_leads_per_s": round(lead_rows / t_leads),
+            "floor_leads_s": round(floor_leads, 3),
+            "leads_over_floor": round(t_leads / floor_leads, 2),
             "import_leads_peak_rss_mib": round(rss_leads / 1024),
             "import_actions_s": round(t_actions, 2),
+            "import_actions_per_s": round(action_rows / t_actions),
+            "floor_actions_s": round(floor_actions, 3),
+            "actions_over_floor": round(t_actions / floor_actions, 2),
             "import_actions_peak_rss_mib": round(rss_actions / 1024),
-            "floor_insert_leads_s": round(floor_insert, 2),
+            "old_floor_insert_leads_s": round(floor_insert, 2),
             "report_cohort": totals.handed_off,
             "report_s": round(t_report, 3),
             "floor_report_s": round(t_floor, 3),
@@ -255,6 +364,47 @@ def _memory_gib() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
+BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+FLOOR_NAMES = {"sqlite": "executemany", "postgresql": "COPY"}
+
+
+def _summarise(summary: str | None, r: dict[str, Any], floor_repeat: int) -> None:
+    """The import rows of `make bench`'s table: each import against its floor, and the
+    peak memory at two sizes."""
+    backend, floor = BACKEND_NAMES[r["backend"]], FLOOR_NAMES[r["backend"]]
+    for kind, rows in (("leads", r["leads"]), ("actions", r["actions"])):
+        seconds, floor_s = r[f"import_{kind}_s"], r[f"floor_{kind}_s"]
+        record(
+            summary,
+            Row(
+                f"CSV import of {rows:,} {kind} (CLI)",
+                backend,
+                f"{seconds:.1f} s ({rows / seconds:,.0f} rows/s)",
+                f"{floor} of the stored rows {floor_s:.2f} s (median of {floor_repeat})",
+                seconds / floor_s,
+                "≤ 3x floor",
+                seconds <= 3 * floor_s,
+                1,  # an import of a million rows is run once
+            ),
+        )
+    if "small_leads" in r:
+        small = max(r["small_leads_peak_rss_mib"], r["small_actions_peak_rss_mib"])
+        large = max(r["import_leads_peak_rss_mib"], r["import_actions_peak_rss_mib"])
+        record(
+            summary,
+            Row(
+                f"CSV import peak RSS, {r['small_leads']:,} and {r['leads']:,} leads",
+                backend,
+                f"{small} MiB and {large} MiB",
+                "",
+                None,
+                "constant: ≤ +10% at the larger size",
+                large <= small * 1.1,
+                1,
+            ),
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -262,17 +412,46 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--floor-repeat", type=int, default=3, help="runs of each floor")
+    parser.add_argument(
+        "--rss-leads",
+        type=int,
+        default=None,
+        help="the imports' peak memory is measured again at this size (default: a tenth; "
+        "0: not measured)",
+    )
     pg_url_option(parser)
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--summary", help="append the import rows to this file (bench.summary)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    rss_leads = args.leads // 10 if args.rss_leads is None else args.rss_leads
     print(
         f"# {platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} cores, {_memory_gib():.0f} GiB memory"
     )
-    results = [
-        run(b, args.leads, args.repeat, args.pg_url, args.out) for b in args.backends.split(",")
-    ]
+    results = []
+    for backend in args.backends.split(","):
+        result = run(
+            backend,
+            args.leads,
+            repeat=args.repeat,
+            floor_repeat=args.floor_repeat,
+            pg_url=args.pg_url,
+            out=args.out,
+        )
+        if rss_leads:
+            small_leads, small_actions = import_peaks(backend, rss_leads, args.pg_url, args.out)
+            result["small_leads"] = (
+                sum(
+                    1 for _ in (args.out / f"data-{rss_leads}" / "leads.csv").open(encoding="utf-8")
+                )
+                - 1
+            )
+            result["small_leads_peak_rss_mib"] = round(small_leads / 1024)
+            result["small_actions_peak_rss_mib"] = round(small_actions / 1024)
+        _summarise(args.summary, result, args.floor_repeat)
+        results.append(result)
     keys = list(results[0])
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))

@@ -21,6 +21,7 @@ from metrics.errors import CalendarError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS = 3700  # about ten years: a calendar that never opens must fail, not spin
+DAYS_KEPT = 40_000  # days whose windows a calendar remembers (a century and more)
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -124,19 +125,32 @@ class BusinessCalendar:
     weekly: WeeklyHours
     holidays: Container[date] = frozenset()
     _week: tuple[tuple[Window, ...], ...] = field(init=False, repr=False, compare=False)
+    # each day's windows once worked out (a holiday lookup and a time zone conversion a
+    # window): an import of a million leads asks about the same few hundred days
+    _days: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         week = tuple(tuple(self.weekly.get(d, ())) for d in range(7))
         if not any(week):
             raise CalendarError("a calendar needs at least one working window")
         object.__setattr__(self, "_week", week)
+        object.__setattr__(self, "_days", {})
 
     def windows_on(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The day's working intervals as UTC instants; () on holidays and days off."""
+        known = self._days.get(day)
+        if known is not None:
+            return known
         windows = self._week[day.weekday()]
-        if not windows or day in self.holidays:
-            return ()
-        return _day_windows(self.timezone, windows, day)
+        found = (
+            () if not windows or day in self.holidays else _day_windows(self.timezone, windows, day)
+        )
+        if len(self._days) >= DAYS_KEPT:
+            self._days.clear()
+        self._days[day] = found
+        return found
 
     def add_business_minutes(self, start: datetime, minutes: int) -> datetime:
         """`start` plus `minutes` of working time, in the calendar's zone. Outside hours the

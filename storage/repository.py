@@ -1,8 +1,10 @@
 """Writes: leads, owners and actions, in batches, idempotent on their natural keys.
 
-Every write path (CSV import, webhook, Slack click) goes through `add_leads` and
-`add_actions`, so the per-lead summary columns (first action, exclusion, first
-reassignment, current owner) are kept in step in one place.
+Every write path but the CSV import (webhook, Slack and Teams clicks, the sweep) goes
+through `add_leads` and `add_actions`, so the per-lead summary columns (first action,
+exclusion, first reassignment, current owner) are kept in step in one place. The CSV
+import writes the same rows set-based (`storage.imports`);
+tests/integration/test_import_set_based.py holds the two paths equal.
 """
 
 from __future__ import annotations

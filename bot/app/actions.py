@@ -41,6 +41,16 @@ class ActionOutcome:
     inserted: tuple[int, ...] = ()  # the ids of the actions recorded now
 
 
+def no_lead(source: str, external_id: str) -> FieldError:
+    return FieldError("external_id", f'no lead "{external_id}" from source "{source}"')
+
+
+def before_handoff(at: datetime, handed_off_at: datetime) -> FieldError:
+    return FieldError(
+        "at", f"{at.isoformat()} is before the lead's handoff {handed_off_at.isoformat()}"
+    )
+
+
 def check_actions(
     conn: Connection, actions: Sequence[ActionInput]
 ) -> tuple[dict[tuple[str, str], repo.LeadRef], list[tuple[int, FieldError]]]:
@@ -50,26 +60,9 @@ def check_actions(
     for i, action in enumerate(actions):
         ref = leads.get(action.key)
         if ref is None:
-            errors.append(
-                (
-                    i,
-                    FieldError(
-                        "external_id",
-                        f'no lead "{action.external_id}" from source "{action.source}"',
-                    ),
-                )
-            )
+            errors.append((i, no_lead(action.source, action.external_id)))
         elif truncate_to_second(action.at) < ref.handed_off_at:
-            errors.append(
-                (
-                    i,
-                    FieldError(
-                        "at",
-                        f"{action.at.isoformat()} is before the lead's handoff "
-                        f"{ref.handed_off_at.isoformat()}",
-                    ),
-                )
-            )
+            errors.append((i, before_handoff(action.at, ref.handed_off_at)))
     return leads, errors
 
 

@@ -1,14 +1,18 @@
 """CSV import: check the whole file first, then write it in one transaction.
 
-The file is read again rather than held in memory, so a million rows import in constant
-memory. The check asks of every row everything its write will ask (the fields, the
-supported instants, the SLA deadline, the lead an action is about, a lead named twice
-with different data), so that a file is imported whole or not at all. Nothing is
-written while any row is bad, unless the caller asks to skip bad rows; then they go to a
-file beside the input, as they were read, with the reason, for fixing and re-importing.
-A write that fails all the same (the database refuses a row) rolls the whole import
-back. Re-importing adds nothing: leads are keyed on (source, external_id), actions on a
-digest of what they say.
+The file is read once, row by row, in constant memory: each row is checked for everything
+its write will ask (the fields, the supported instants, the SLA deadline) and, if good,
+staged in a temporary table of the import's connection with what its write needs (the
+deadline and first reminder, an action's idempotency key; `storage.imports`). What only
+the whole file or the database can tell is then asked of the staged rows at once: a lead
+named twice with different data, the lead an action is about. Every problem is reported
+by line, in line order. Nothing is written while any row is bad, unless the caller asks
+to skip bad rows; then they go to a file beside the input, as they were read (a second
+reading), with the reason, for fixing and re-importing. The write is a few set-based
+statements in one transaction: a write that fails all the same (the database refuses a
+row) rolls the whole import back, and one killed midway leaves nothing (its temporary
+tables go with its session). Re-importing adds nothing: leads are keyed on (source,
+external_id), actions on a digest of what they say.
 
 Files are UTF-8 (with or without a byte order mark) or CP932, the Shift_JIS that Excel
 in Japan saves: the caller names one, or the file's bytes decide (UTF-8 if they are
@@ -20,33 +24,35 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
-from typing import IO, BinaryIO, Generic, TypeVar
+from typing import IO, Any, BinaryIO, NamedTuple
 
-from bot.app.actions import check_actions, record_actions
+from bot.app.actions import action_key, before_handoff, no_lead
 from bot.app.fields import (
     ACTION_COLUMNS,
     ACTION_REQUIRED,
     LEAD_COLUMNS,
     LEAD_REQUIRED,
-    ActionInput,
     FieldError,
-    LeadInput,
+    lead_values,
+    parse_instant,
     validate_action,
-    validate_lead,
 )
-from bot.app.handoffs import ingest_leads, lead_schedule
+from bot.app.handoffs import lead_schedule
+from bot.app.teams import team_ids
 from bot.clock import Clock
 from bot.config import Settings
+from storage import imports as imports_store
 from storage import repository as repo
-from storage.engine import Connection, DatabaseError, Engine, writing
+from storage.engine import Connection, DatabaseError, Engine, begin_writing, writing
 
-BATCH = 2000
-T = TypeVar("T", LeadInput, ActionInput)
+BATCH = 2000  # good rows handed to the stage at a time
+REASONS_KEPT = 10_000  # reasons as written whose catalog entry is remembered
+VIA = "csv"  # what an imported action's `via` says, and its idempotency key's origin
 
 ENCODINGS = {"utf-8": "UTF-8", "cp932": "CP932 (Shift_JIS)"}
 
@@ -129,15 +135,22 @@ def detect_encoding(path: Path) -> str:
     CP932: its other lines would become nonsense). Streams the file."""
     utf8 = not_utf8 = 0
     with path.open("rb") as raw:
-        for line in iter(lambda: raw.readline(1 << 22), b""):
-            if line.isascii():
+        # a megabyte at a time, up to the end of a line; only a block that is not all
+        # ASCII is looked at line by line
+        while block := raw.read(1 << 20):
+            if not block.endswith(b"\n"):
+                block += raw.readline(1 << 22)
+            if block.isascii():
                 continue
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                not_utf8 += 1
-            else:
-                utf8 += 1
+            for line in block.split(b"\n"):
+                if line.isascii():
+                    continue
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    not_utf8 += 1
+                else:
+                    utf8 += 1
         if not_utf8 == 0:
             return "utf-8"
         raw.seek(0)
@@ -146,11 +159,10 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
-@dataclass(frozen=True)
-class _Record:
+class _Record(NamedTuple):
     """One CSV record: its (last) line number, its text exactly as read (undecodable
     bytes kept as surrogate escapes, line ending included; "" unless asked for), and its
-    cells by column or why it has none."""
+    cells by column or why it has none. (A tuple: a million of them are made.)"""
 
     line: int
     raw: str
@@ -216,6 +228,7 @@ def _records(
                 f"{path}: line 1: is not {label} text; save the file as UTF-8 or CP932"
             )
         _check_header(path, header, columns, required)
+        width = len(header)
         while True:
             try:
                 row = next(reader)
@@ -226,17 +239,18 @@ def _records(
                     reader.line_num, _take(consumed), None, f"cannot be read as CSV: {err}"
                 )
                 continue
-            line, record = reader.line_num, _take(consumed)
-            if _UNDECODED.search("".join(row)):  # one search a row, not one a cell
+            line, record = reader.line_num, _take(consumed) if keep_text else ""
+            joined = "".join(row)  # one look at a row, not one at each cell
+            if not joined.isascii() and _UNDECODED.search(joined):
                 problem = f"is not {label} text; save the file as UTF-8 or CP932"
                 if encoding == "utf-8":
                     problem += " (or pass --encoding cp932)"
                 yield _Record(line, record, None, problem)
                 continue
-            if not any(cell.strip() for cell in row):
+            if not joined.strip():  # every cell blank
                 continue
-            if len(row) != len(header):
-                problem = f"has {len(row)} cells; the header has {len(header)}"
+            if len(row) != width:
+                problem = f"has {len(row)} cells; the header has {width}"
                 yield _Record(line, record, None, problem)
                 continue
             yield _Record(line, record, dict(zip(header, row, strict=True)))
@@ -310,40 +324,7 @@ class _Rejects:
         self.out.close()
 
 
-class _Bloom:
-    """Which keys were seen, in constant memory: "no" is certain, "maybe" is checked."""
-
-    def __init__(self, bits: int) -> None:
-        self.mask = bits - 1
-        self.bits = bytearray(bits // 8)
-
-    def add(self, digest: int) -> bool:
-        """Sets the key's bits; True if all were set already (seen before, maybe)."""
-        seen = True
-        for position in (digest & self.mask, (digest >> 32) & self.mask):
-            byte, bit = divmod(position, 8)
-            if not self.bits[byte] & (1 << bit):
-                seen = False
-                self.bits[byte] |= 1 << bit
-        return seen
-
-
-def _digest(*parts: object) -> int:
-    """64 bits of the parts, the same for equal parts within this process (Python's own
-    string hash, keyed at start): cheaper than a cryptographic digest, and never kept."""
-    return hash(parts)
-
-
-def _bloom_bits(size: int) -> int:
-    """A bit per byte of the file (about a hundred per row), between 64 Kib and 128 Mib
-    (16 MiB): a few hundred false "maybe"s at a million rows, each checked."""
-    bits = 1 << 16
-    while bits < size and bits < 1 << 27:
-        bits <<= 1
-    return bits
-
-
-class _Importer(Generic[T]):
+class _Importer:
     def __init__(
         self,
         engine: Engine,
@@ -368,89 +349,66 @@ class _Importer(Generic[T]):
             raise ValueError(f"encoding: {encoding!r}; expected one of {', '.join(ENCODINGS)}")
         self.encoding = encoding
         self.header = _Header()
-        self.checking = True  # the first reading: also ask what only the write would ask
         self.keep_text = False  # only the rejects file needs each record's text as read
-        self.more_bad: dict[int, RowError] = {}  # found across rows, after the first reading
+        self.now = clock.now()
 
     # what differs between leads and actions
     columns: Sequence[str]
     required: Sequence[str]
 
-    def validate(self, fields: Mapping[str, object]) -> T | list[FieldError]:
+    def stage(self, conn: Connection) -> imports_store.LeadStage | imports_store.ActionStage:
         raise NotImplementedError
 
-    def check_batch(
-        self,
-        conn: Connection,  # noqa: ARG002 (used where the database is asked)
-        batch: list[tuple[_Record, T]],  # noqa: ARG002
-    ) -> list[tuple[int, FieldError]]:
-        """Problems only the database can see (index in batch, problem)."""
-        return []
-
-    def seen(self, record: _Record, item: T) -> None:  # noqa: ARG002 (overridden for leads)
-        """Told of every good row of the first reading."""
-        return
-
-    def across_rows(self) -> dict[int, RowError]:
-        """Problems between rows, once every row was seen (line -> problem)."""
-        return {}
-
-    def write_batch(self, conn: Connection, items: list[T]) -> tuple[int, int]:
-        """Writes; returns (added, already present)."""
+    def row(self, line: int, cells: Mapping[str, str]) -> tuple[Any, ...] | list[FieldError]:
+        """The row to stage for a record, or every problem it has on its own."""
         raise NotImplementedError
 
-    def _read(self, on_read: Callable[[int], None] | None = None) -> Iterator[_Record]:
+    def across_rows(self, stage: Any) -> Iterator[RowError]:
+        """Problems between rows, or with what is stored, once every row is staged."""
+        raise NotImplementedError
+
+    def write(self, conn: Connection, stage: Any) -> int:
+        """Writes the staged rows; returns how many were added."""
+        raise NotImplementedError
+
+    def _read(self) -> Iterator[_Record]:
         assert self.result.encoding is not None
         return _records(
             self.path,
             encoding=self.result.encoding,
             columns=self.columns,
             required=self.required,
-            on_read=on_read or self.on_progress,
+            on_read=self.on_progress,
             header_out=self.header,
             keep_text=self.keep_text,
         )
 
-    def _stream(self) -> Iterator[tuple[_Record, T | list[FieldError]]]:
+    def _check(self, stage: imports_store.LeadStage | imports_store.ActionStage) -> None:
+        """The one full reading: every row checked; the good ones staged, the problems of
+        the others noted by line."""
+        rows: list[tuple[Any, ...]] = []
+        row = self.row
         for record in self._read():
-            if record.cells is None:
-                yield record, [FieldError("row", record.problem or "cannot be read")]
-            else:
-                yield record, self.validate(record.cells)
-
-    def _batches(
-        self, conn: Connection
-    ) -> Iterator[tuple[list[tuple[_Record, T]], list[tuple[_Record, RowError]]]]:
-        good: list[tuple[_Record, T]] = []
-        bad: list[tuple[_Record, RowError]] = []
-        for record, parsed in self._stream():
             self.result.rows += 1
+            cells = record.cells
+            parsed = (
+                [FieldError("row", record.problem or "cannot be read")]
+                if cells is None
+                else row(record.line, cells)
+            )
             if isinstance(parsed, list):
-                bad.extend((record, RowError(record.line, e.field, e.message)) for e in parsed)
-            elif record.line in self.more_bad:
-                bad.append((record, self.more_bad[record.line]))
-            else:
-                good.append((record, parsed))
-            if len(good) >= BATCH:
-                yield self._checked(conn, good, bad)
-                good, bad = [], []
-        yield self._checked(conn, good, bad)
-
-    def _checked(
-        self,
-        conn: Connection,
-        good: list[tuple[_Record, T]],
-        bad: list[tuple[_Record, RowError]],
-    ) -> tuple[list[tuple[_Record, T]], list[tuple[_Record, RowError]]]:
-        problems = self.check_batch(conn, good) if good else []
-        if problems:
-            failing = {i for i, _ in problems}
-            bad = bad + [
-                (good[i][0], RowError(good[i][0].line, e.field, e.message)) for i, e in problems
-            ]
-            good = [g for i, g in enumerate(good) if i not in failing]
-        bad.sort(key=lambda b: b[0].line)
-        return good, bad
+                for problem in parsed:
+                    stage.problem(record.line, problem.field, problem.message)
+                continue
+            rows.append(parsed)
+            if len(rows) >= BATCH:
+                stage.add(rows)
+                rows = []
+        stage.add(rows)
+        stage.finish()
+        for found in self.across_rows(stage):
+            stage.problem(found.line, found.column, found.message)
+        stage.finish()
 
     def _report(self, problem: RowError) -> None:
         if len(self.result.errors) < 1000:  # the rest go to on_error only
@@ -463,86 +421,130 @@ class _Importer(Generic[T]):
             self.result.encoding_detected = True
         else:
             self.result.encoding = self.encoding
-        bad_lines: set[int] = set()
+        before = self.path.stat()
         try:
             with self.engine.connect() as conn:
-                for good, bad in self._batches(conn):  # pass 1: check everything, write nothing
-                    for record, item in good:
-                        self.seen(record, item)
-                    for record, problem in bad:
-                        bad_lines.add(record.line)
-                        self._report(problem)
+                with conn.begin():
+                    stage = self.stage(conn)
+                try:
+                    self._check_and_report(conn, stage)
+                    if not self.result.bad_rows or self.skip_invalid:
+                        self._write(conn, stage, before)
+                        self.result.imported = True
+                finally:
+                    _drop(conn, stage)
         except FileHeaderError as err:
             self.result.header_error = str(err)
             return self.result
-        self.more_bad = self.across_rows()
-        for line in sorted(self.more_bad):
-            bad_lines.add(line)
-            self._report(self.more_bad[line])
-        self.result.bad_rows = len(bad_lines)
-        if bad_lines and not self.skip_invalid:
-            return self.result
-        rows_seen = self.result.rows
-        self.checking = False
-        try:
-            self._write(bad_lines)
         except (DatabaseError, ValueError, ArithmeticError, OSError, _FileChangedError) as err:
-            # everything this import wrote was rolled back with its transaction
+            # everything this import wrote was rolled back with its transaction, and what
+            # it staged went with its temporary tables
+            self.result.imported = False
             self.result.write_error = _one_line(err)
             self.result.added = self.result.already_present = 0
             if self.result.rejects_file is not None:
                 self.result.rejects_file.unlink(missing_ok=True)
                 self.result.rejects_file = None
-            self.result.rows = rows_seen
             return self.result
-        self.result.rows = rows_seen
-        self.result.imported = True
+        if not self.result.imported:
+            return self.result
+        self.on_progress(before.st_size)  # the second half of the bar: the write
         if self.result.added:
             with writing(self.engine) as conn:
                 repo.refresh_statistics(conn)
         return self.result
 
-    def _write(self, bad_lines: set[int]) -> None:
-        """pass 2: the good rows, in one transaction; the bad ones to the rejects file."""
-        self.result.rows = 0
+    def _check_and_report(
+        self, conn: Connection, stage: imports_store.LeadStage | imports_store.ActionStage
+    ) -> None:
+        """Pass 1, then every problem reported by line, and the bad lines counted."""
+        with conn.begin():  # stages the rows; writes nothing of ours
+            try:
+                self._check(stage)
+            except BaseException as err:
+                stage.abandon(err)
+                raise
+        with conn.begin():
+            for line, column, message in stage.report():
+                self._report(RowError(line, column, message))
+            self.result.bad_rows = stage.bad_lines()
+
+    def _write(
+        self,
+        conn: Connection,
+        stage: imports_store.LeadStage | imports_store.ActionStage,
+        before: os.stat_result,
+    ) -> None:
+        """The good rows, in one transaction; the bad ones to the rejects file."""
+        with begin_writing(conn):
+            good = stage.set_aside_bad() if self.result.bad_rows else stage.staged
+            if self.result.bad_rows:
+                self._write_rejects(stage, before)
+            added = self.write(conn, stage)
+        self.result.added = added
+        self.result.already_present = good - added
+
+    def _write_rejects(
+        self, stage: imports_store.LeadStage | imports_store.ActionStage, before: os.stat_result
+    ) -> None:
+        """FILE.rejected.csv: each bad record as read, with every reason, from a second
+        reading of the file matched line by line with the problems in their table."""
         assert self.result.encoding is not None
+        changed = _FileChangedError(f"{self.path} changed while it was imported")
+        now = self.path.stat()
+        if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise changed
+        self.result.rejects_file = path = self.path.with_name(self.path.stem + ".rejected.csv")
+        self.keep_text = True
         rejects = None
-        if bad_lines:
-            self.result.rejects_file = self.path.with_name(self.path.stem + ".rejected.csv")
-            self.keep_text = True
         try:
-            with writing(self.engine) as conn:
-                for good, bad in self._batches(conn):
-                    if good:
-                        added, present = self.write_batch(conn, [item for _, item in good])
-                        self.result.added += added
-                        self.result.already_present += present
-                    for record, reason in _one_per_line(bad):
-                        if record.line not in bad_lines:
-                            raise _FileChangedError(
-                                f"{self.path} changed while it was imported: line "
-                                f"{record.line} is now bad ({reason})"
-                            )
-                        if rejects is None:
-                            assert self.result.rejects_file is not None
-                            rejects = _Rejects(
-                                self.result.rejects_file, self.result.encoding, self.header
-                            )
-                        rejects.write(record.line, record.raw, reason)
+            bad = _reasons_by_line(stage.report())
+            line, reason = next(bad)
+            for record in self._read():
+                if record.line < line:
+                    continue
+                if record.line > line:  # the line of a problem is no longer a record
+                    raise changed
+                if rejects is None:  # the header is read by now
+                    rejects = _Rejects(path, self.result.encoding, self.header)
+                rejects.write(record.line, record.raw, reason)
+                found = next(bad, None)
+                if found is None:
+                    return
+                line, reason = found
+            raise changed  # problems beyond the end of the file
         finally:
             if rejects is not None:
                 rejects.close()
 
 
-def _one_per_line(bad: list[tuple[_Record, RowError]]) -> Iterator[tuple[_Record, str]]:
-    """Each bad record once, with every reason: "column: message; column: message"."""
-    by_line: dict[int, tuple[_Record, str]] = {}
-    for record, err in bad:
-        reason = f"{err.column}: {err.message}"
-        if record.line in by_line:
-            reason = f"{by_line[record.line][1]}; {reason}"
-        by_line[record.line] = (record, reason)
-    return iter(by_line.values())
+def _drop(
+    conn: Connection, stage: imports_store.LeadStage | imports_store.ActionStage | None
+) -> None:
+    """The import's temporary tables go; a connection that cannot drop them is not
+    given back to the pool with them."""
+    if stage is None:
+        return
+    try:
+        with conn.begin():
+            stage.drop()
+    except DatabaseError:
+        conn.invalidate()
+
+
+def _reasons_by_line(problems: Iterator[tuple[int, str, str]]) -> Iterator[tuple[int, str]]:
+    """Each line once, with every reason: "column: message; column: message"."""
+    current: tuple[int, str] | None = None
+    for line, column, message in problems:
+        reason = f"{column}: {message}"
+        if current is not None and current[0] == line:
+            current = (line, f"{current[1]}; {reason}")
+            continue
+        if current is not None:
+            yield current
+        current = (line, reason)
+    if current is not None:
+        yield current
 
 
 def _one_line(err: BaseException) -> str:
@@ -550,119 +552,138 @@ def _one_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
-def _conflicts(versions: dict[tuple[str, str], dict[int, list[int]]]) -> dict[int, RowError]:
-    out: dict[int, RowError] = {}
-    for (source, external_id), contents in versions.items():
-        if len(contents) < 2:
-            continue
-        lines = sorted(line for group in contents.values() for line in group)
-        shown = ", ".join(map(str, lines[:10])) + (", ..." if len(lines) > 10 else "")
-        message = (
+def _conflicts(keys: Iterator[tuple[str, str, int]]) -> Iterator[RowError]:
+    """A problem on every line of a lead named on several lines with different data, from
+    (source, external_id, line) by key then line, holding at most 11 lines at a time."""
+
+    def message(source: str, external_id: str, lines: list[int], more: bool) -> str:
+        shown = ", ".join(map(str, lines[:10])) + (", ..." if more else "")
+        return (
             f'lead "{external_id}" from source "{source}" is on lines {shown} with '
             "different data; keep one row per lead (identical rows are one lead)"
         )
-        for line in lines:
-            out[line] = RowError(line, "external_id", message)
-    return out
+
+    key: tuple[str, str] | None = None
+    held: list[int] = []
+    said: str | None = None  # the key's message, once more than ten of its lines are seen
+    for source, external_id, line in keys:
+        if (source, external_id) != key:
+            if key is not None and said is None:
+                said = message(*key, held, more=False)
+                yield from (RowError(n, "external_id", said) for n in held)
+            key, held, said = (source, external_id), [], None
+        if said is not None:
+            yield RowError(line, "external_id", said)
+            continue
+        held.append(line)
+        if len(held) > 10:
+            said = message(source, external_id, held, more=True)
+            yield from (RowError(n, "external_id", said) for n in held)
+    if key is not None and said is None:
+        said = message(*key, held, more=False)
+        yield from (RowError(n, "external_id", said) for n in held)
 
 
-class LeadImporter(_Importer[LeadInput]):
+class LeadImporter(_Importer):
     columns = LEAD_COLUMNS
     required = LEAD_REQUIRED
 
-    bloom: _Bloom | None = None
-    maybe_twice: set[int]  # set with the bloom
-    keys_per_reading = 100_000  # keys in doubt checked in one reading of the file
+    def stage(self, conn: Connection) -> imports_store.LeadStage:
+        return imports_store.LeadStage(conn)
 
-    def validate(self, fields: Mapping[str, object]) -> LeadInput | list[FieldError]:
-        lead = validate_lead(fields, self.settings.team_names)
-        if isinstance(lead, list):
-            return lead
-        errors: list[FieldError] = []
-        if self.checking:
-            team = self.settings.team(lead.team)
-            assert team is not None  # validate_lead refused unknown teams
-            try:
-                lead_schedule(team, lead.handed_off_at, self.clock.now())
-            except (ValueError, ArithmeticError) as err:
-                errors.append(
-                    FieldError("handed_off_at", f"no SLA deadline can be computed from it: {err}")
-                )
-        return errors or lead
+    def row(self, line: int, cells: Mapping[str, str]) -> imports_store.LeadRow | list[FieldError]:
+        values = lead_values(cells, self.settings.team_names)
+        if isinstance(values, list):
+            return values
+        source, external_id, handed, team_name, owner, name, company, email, campaign = values
+        team = self.settings.team(team_name)
+        assert team is not None  # lead_values refused unknown teams
+        try:
+            due, first = lead_schedule(team, handed, self.now)
+        except (ValueError, ArithmeticError) as err:
+            return [FieldError("handed_off_at", f"no SLA deadline can be computed from it: {err}")]
+        return (
+            line,
+            source,
+            external_id,
+            handed,
+            team_name,
+            owner,
+            name,
+            company,
+            email,
+            campaign,
+            due,
+            first.at if first else None,
+            first.stage.value if first else None,
+            hash((source, external_id)),
+            # the rest of what the row says; the same instant written with another offset
+            # is equal, and hashes alike
+            hash(values[2:]),
+        )
 
-    def seen(self, record: _Record, item: LeadInput) -> None:  # noqa: ARG002
-        if self.bloom is None:
-            self.bloom = _Bloom(_bloom_bits(self.path.stat().st_size))
-            self.maybe_twice = set()
-        key = _digest(*item.key)
-        if self.bloom.add(key):
-            self.maybe_twice.add(key)
-
-    def across_rows(self) -> dict[int, RowError]:
+    def across_rows(self, stage: imports_store.LeadStage) -> Iterator[RowError]:
         """A lead named twice with different data: every line of it is bad (which one is
         right is not ours to guess). The same data twice is one lead."""
-        if self.bloom is None or not self.maybe_twice:
-            return {}
-        # a third reading of the keys in doubt (only their rows are checked again); if
-        # there are very many (a file with every lead twice), several readings, so that
-        # the memory this takes stays bounded
-        parts = -(-len(self.maybe_twice) // self.keys_per_reading)
-        out: dict[int, RowError] = {}
-        self.checking = False
-        try:
-            for part in range(parts):
-                out.update(_conflicts(self._versions(part, parts)))
-        finally:
-            self.checking = True
-        return out
+        return _conflicts(stage.conflicts())
 
-    def _versions(self, part: int, parts: int) -> dict[tuple[str, str], dict[int, list[int]]]:
-        """key -> content -> lines, for the keys in doubt whose digest % parts is part."""
-        versions: dict[tuple[str, str], dict[int, list[int]]] = {}
-        for record in self._read(on_read=lambda _: None):
-            cells = record.cells
-            if cells is None:
-                continue
-            key = (cells.get("source", "").strip(), cells.get("external_id", "").strip())
-            digest = _digest(*key)
-            if digest % parts != part or digest not in self.maybe_twice:
-                continue
-            parsed = self.validate(cells)
-            if isinstance(parsed, list):
-                continue
-            content = _digest(
-                parsed.handed_off_at.astimezone(UTC).isoformat(),
-                parsed.team,
-                parsed.owner_email,
-                parsed.name,
-                parsed.company,
-                parsed.email,
-                parsed.campaign,
-            )
-            versions.setdefault(parsed.key, {}).setdefault(content, []).append(record.line)
-        return versions
-
-    def write_batch(self, conn: Connection, items: list[LeadInput]) -> tuple[int, int]:
-        created = ingest_leads(conn, self.settings, items, self.clock.now())
-        return len(created), len(items) - len(created)
+    def write(self, conn: Connection, stage: imports_store.LeadStage) -> int:
+        team_ids(conn, self.settings, self.now)
+        return stage.write(self.now)
 
 
-class ActionImporter(_Importer[ActionInput]):
+class ActionImporter(_Importer):
     columns = ACTION_COLUMNS
     required = ACTION_REQUIRED
 
-    def validate(self, fields: Mapping[str, object]) -> ActionInput | list[FieldError]:
-        action = validate_action(fields)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reasons: dict[str, tuple[str, bool]] = {}  # as written -> (code, excludes)
+
+    def stage(self, conn: Connection) -> imports_store.ActionStage:
+        return imports_store.ActionStage(conn)
+
+    def row(
+        self, line: int, cells: Mapping[str, str]
+    ) -> imports_store.ActionRow | list[FieldError]:
+        action = validate_action(cells)
         if isinstance(action, list):
             return action
-        return action
+        code, excludes = None, False
+        if action.reason:
+            known = self.reasons.get(action.reason)
+            if known is None:
+                reason = self.settings.reason(action.reason)
+                known = (reason.code, reason.excludes) if reason else (action.reason, False)
+                if len(self.reasons) >= REASONS_KEPT:  # free text: as many as rows
+                    self.reasons.clear()
+                self.reasons[action.reason] = known
+            code, excludes = known
+        key = action_key(action, VIA)
+        return (
+            line,
+            action.source,
+            action.external_id,
+            action.at,
+            cells["at"].strip(),
+            action.kind.value,
+            action.channel,
+            code,
+            excludes,
+            action.actor_email,
+            action.new_owner_email,
+            key,
+            hash(key),
+        )
 
-    def check_batch(
-        self, conn: Connection, batch: list[tuple[_Record, ActionInput]]
-    ) -> list[tuple[int, FieldError]]:
-        _, errors = check_actions(conn, [item for _, item in batch])
-        return errors
+    def across_rows(self, stage: imports_store.ActionStage) -> Iterator[RowError]:
+        """What only the database can tell: the lead exists, and was handed off before."""
+        for line, source, external_id, at_text, handed in stage.without_lead():
+            if handed is None:
+                problem = no_lead(source, external_id)
+            else:
+                problem = before_handoff(parse_instant(at_text), handed)
+            yield RowError(line, problem.field, problem.message)
 
-    def write_batch(self, conn: Connection, items: list[ActionInput]) -> tuple[int, int]:
-        outcome = record_actions(conn, self.settings, items, self.clock.now(), via="csv")
-        return outcome.recorded, outcome.already_recorded
+    def write(self, conn: Connection, stage: imports_store.ActionStage) -> int:  # noqa: ARG002
+        return stage.write(self.now, VIA)

@@ -94,13 +94,24 @@ def test_generate_writes_the_csvs_and_their_config(tmp_path: Path) -> None:
 
 
 def test_run_imports_and_reports(tmp_path: Path, backend: str, pg_server: str) -> None:
-    args = ["--leads", "200", "--repeat", "1", "--backends", backend]
+    summary = tmp_path / "summary.jsonl"
+    args = ["--leads", "200", "--repeat", "1", "--floor-repeat", "1", "--backends", backend]
+    args += ["--summary", str(summary)]
     out = bench("run", *args, *(["--pg-url", pg_server] if pg_server else []), cwd=tmp_path)
     assert f"| {backend} | " in out
     (result,) = json.loads((tmp_path / "bench/out/results-200.json").read_text(encoding="utf-8"))
     assert result["backend"] == backend
     assert result["leads"] > 0
     assert result["report_cohort"] > 0
+    assert result["floor_leads_s"] > 0
+    assert result["small_leads"] > 0  # the peak memory measured at a tenth of the size too
+    found = rows(summary, tmp_path)
+    assert [r.what for r in found] == [
+        f"CSV import of {result['leads']:,} leads (CLI)",
+        f"CSV import of {result['actions']:,} actions (CLI)",
+        f"CSV import peak RSS, {result['small_leads']:,} and {result['leads']:,} leads",
+    ]
+    assert [r.target for r in found[:2]] == ["≤ 3x floor", "≤ 3x floor"]
 
 
 def test_command_builds_its_database_and_answers(
