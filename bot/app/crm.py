@@ -24,16 +24,18 @@ re-reads the rest: idempotency keys make the re-read change nothing.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from bot.app.fields import LIMITS, NOT_TEXT, LeadInput
-from bot.app.handoffs import handoffs_in
+from bot.app.handoffs import new_handoffs
 from bot.app.messages import Outgoing, WriteBack, enqueue_many
 from bot.clock import Clock
 from bot.config import Settings
@@ -223,11 +225,11 @@ def apply_page(
             )
         )
     if leads:
-        result = handoffs_in(conn, settings, leads, now)
-        tally.leads_new += len(result.new)
-        tally.leads_known += len({lead.key for lead in leads}) - len(result.new)
+        created = new_handoffs(conn, settings, leads, now)
+        tally.leads_new += len(created)
+        tally.leads_known += len({lead.key for lead in leads}) - len(created)
         for crm_lead in page.leads:
-            if result.ids.get((source, crm_lead.crm_id)) in result.new:
+            if (source, crm_lead.crm_id) in created:
                 tally.time_from[crm_lead.time_from] += 1
                 log.info(
                     "crm sync: %s %s handed off at %s (time from %s)",
@@ -256,8 +258,12 @@ def _activities(
 ) -> None:
     if not activities:
         return
-    mine = store.written(conn, source, [a.crm_id for a in activities])
-    refs = store.resolve(conn, source, (a.lead_crm_id for a in activities))
+    # an id no column can hold (a NUL, half a surrogate pair) is in no table, and no
+    # database is asked about it: PostgreSQL refuses the whole statement
+    mine = store.written(conn, source, [a.crm_id for a in activities if _storable(a.crm_id)])
+    refs = store.resolve(
+        conn, source, (a.lead_crm_id for a in activities if _storable(a.lead_crm_id))
+    )
     rows: list[NewAction] = []
     for activity in activities:
         if activity.ours or activity.crm_id in mine:
@@ -315,6 +321,10 @@ def _unreadable(crm_id: str, moment: datetime) -> str | None:
     if moment.tzinfo is None or not is_supported(moment):
         return f"dated {moment.isoformat()}, outside the supported range ({SUPPORTED})"
     return None
+
+
+def _storable(text: str) -> bool:
+    return NOT_TEXT.search(text) is None
 
 
 def _shown(crm_id: str) -> str:
@@ -440,10 +450,12 @@ class _Syncer:
         elif start is not None:
             start -= self.overlap
         try:
-            for page in source.pages(obj, start, self.clock.now()):
-                with self.transaction() as conn:
-                    tally = apply_page(conn, self.settings, source.name, page, self.clock.now())
-                run.tally.add(tally)
+            with closing(read_ahead(source.pages(obj, start, self.clock.now()))) as pages:
+                for page in pages:
+                    with self.transaction() as conn:
+                        now = self.clock.now()
+                        tally = apply_page(conn, self.settings, source.name, page, now)
+                    run.tally.add(tally)
         except CrmError as err:
             run.error = str(err)
             log.warning("crm sync: %s %s: %s", source.name, obj, err)
@@ -455,6 +467,57 @@ class _Syncer:
         for problem in run.tally.problems:
             log.warning("crm sync: %s", problem)
         return True
+
+
+def read_ahead(pages: Iterator[Page]) -> Generator[Page, None, None]:
+    """`pages`, in order, each next one read by a thread of its own while the caller
+    writes the one before: the CRM answers the next request while this page is written,
+    so a long sync takes about the longer of the two instead of their sum. The reader asks
+    for page k+1 only once the caller has taken page k, so every page before k is
+    committed by then (a sync killed while the CRM is slow to answer keeps them).
+
+    An error the reader met is raised here, in its place, after the pages before it.
+    When the caller stops early (its write failed), the reader stops after the request it
+    is in, and is waited for: the source is never used by two threads at once."""
+    handoff: queue.SimpleQueue[tuple[Page | None, BaseException | None]] = queue.SimpleQueue()
+    taken = threading.Semaphore(0)
+    stop = threading.Event()
+
+    def give(item: tuple[Page | None, BaseException | None]) -> bool:
+        """Hands `item` over and waits until it is taken; False: the caller stopped."""
+        handoff.put(item)
+        while not taken.acquire(timeout=0.05):
+            if stop.is_set():
+                return False
+        return True
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not give((page, None)):
+                    return
+            give((None, None))
+        except BaseException as err:  # raised again in the caller's thread
+            give((None, err))
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="crm-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            page, err = handoff.get()
+            taken.release()
+            if err is not None:
+                raise err
+            if page is None:
+                return
+            yield page
+    finally:
+        stop.set()
+        reader.join()
 
 
 # -- write-back --------------------------------------------------------------------------

@@ -56,14 +56,24 @@ def receive_handoffs(
 def handoffs_in(
     conn: Connection, settings: Settings, leads: Sequence[LeadInput], now: datetime
 ) -> HandoffResult:
-    """`receive_handoffs` inside the caller's transaction (a CRM sync page, which also
-    moves its cursor in it)."""
-    created = ingest_leads(conn, settings, leads, now)
+    """`receive_handoffs` inside the caller's transaction."""
+    created = new_handoffs(conn, settings, leads, now)
     # the leads this request did not create were there before (or were made meanwhile
     # by a concurrent request, which the insert waited for): only those are looked up
     ids = dict(created)
     known = repo.find_leads(conn, (lead.key for lead in leads if lead.key not in created))
     ids.update((key, ref.id) for key, ref in known.items())
+    return HandoffResult(ids, frozenset(created.values()))
+
+
+def new_handoffs(
+    conn: Connection, settings: Settings, leads: Sequence[LeadInput], now: datetime
+) -> dict[tuple[str, str], int]:
+    """Records the leads not yet known and queues their cards, in the caller's
+    transaction (a CRM sync page, which also moves its cursor in it). Returns the ids of
+    the new leads only: a caller that needs no id of a known lead (the sync, whose
+    backfill reads every lead again) skips looking them up."""
+    created = ingest_leads(conn, settings, leads, now)
     cards: list[Outgoing] = []
     for lead in leads:
         lead_id = created.get(lead.key)
@@ -73,7 +83,7 @@ def handoffs_in(
         assert team is not None  # ingest_leads refused unknown teams
         cards += lead_cards(team, lead_id, lead)
     enqueue_many(conn, cards, now)
-    return HandoffResult(ids, frozenset(created.values()))
+    return created
 
 
 def ingest_leads(
