@@ -6,9 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Connection, Integer, String, Table, column, select, text, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Table,
+    case,
+    column,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from storage.repository import LeadRef, _among, _insert
 from storage.tables import Action, CrmAlias, CrmBudget, CrmCursor, CrmWritten, Lead, Rep
@@ -78,21 +89,32 @@ def advance(
     conn: Connection, source: str, obj: str, *, to: datetime | None, records: int, now: datetime
 ) -> None:
     """A page applied: the cursor moves forward to `to` (never back), the count grows and
-    the error streak ends."""
-    _ensure(conn, source, obj)
-    row = conn.execute(
-        select(CURSORS.c.cursor_at).where(CURSORS.c.source == source, CURSORS.c.object == obj)
-    ).one()
-    values: dict[str, object] = {
-        "last_run_at": now,
-        "last_success_at": now,
+    the error streak ends. One statement (a page of a long sync pays it each time)."""
+    stmt = _insert(conn, CURSORS).values(
+        source=source,
+        object=obj,
+        cursor_at=to,
+        last_run_at=now,
+        last_success_at=now,
+        errors=0,
+        records=records,
+    )
+    new = stmt.excluded
+    values: dict[str, Any] = {
+        "last_run_at": new.last_run_at,
+        "last_success_at": new.last_success_at,
         "errors": 0,
-        "records": CURSORS.c.records + records,
+        "records": CURSORS.c.records + new.records,
     }
-    if to is not None and (row.cursor_at is None or to > row.cursor_at):
-        values["cursor_at"] = to
-    where = (CURSORS.c.source == source, CURSORS.c.object == obj)
-    conn.execute(update(CURSORS).where(*where).values(values))
+    if to is not None:
+        values["cursor_at"] = case(
+            (
+                or_(CURSORS.c.cursor_at.is_(None), new.cursor_at > CURSORS.c.cursor_at),
+                new.cursor_at,
+            ),
+            else_=CURSORS.c.cursor_at,
+        )
+    conn.execute(stmt.on_conflict_do_update(index_elements=["source", "object"], set_=values))
 
 
 def rewind(conn: Connection, source: str, obj: str, to: datetime | None) -> None:

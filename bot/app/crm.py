@@ -27,8 +27,8 @@ import logging
 import queue
 import threading
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import AbstractContextManager, closing, nullcontext
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -37,6 +37,7 @@ from typing import Protocol
 from bot.app.fields import LIMITS, NOT_TEXT, LeadInput
 from bot.app.handoffs import new_handoffs
 from bot.app.messages import Outgoing, WriteBack, enqueue_many
+from bot.app.teams import team_ids
 from bot.clock import Clock
 from bot.config import Settings
 from bot.crmconfig import CrmKind, TeamFrom
@@ -193,9 +194,16 @@ def _team_rule(settings: Settings, source: str) -> TeamFrom:
 
 
 def apply_page(
-    conn: Connection, settings: Settings, source: str, page: Page, now: datetime
+    conn: Connection,
+    settings: Settings,
+    source: str,
+    page: Page,
+    now: datetime,
+    *,
+    teams: Mapping[str, int] | None = None,
 ) -> Tally:
-    """Records one page in the caller's transaction, and moves the object's cursor."""
+    """Records one page in the caller's transaction, and moves the object's cursor.
+    `teams`: the teams' row ids, when the caller has them already (`team_ids`)."""
     tally = Tally(pages=1, records=page.records)
     rule = _team_rule(settings, source)
     leads: list[LeadInput] = []
@@ -225,7 +233,7 @@ def apply_page(
             )
         )
     if leads:
-        created = new_handoffs(conn, settings, leads, now)
+        created = new_handoffs(conn, settings, leads, now, teams=teams)
         tally.leads_new += len(created)
         tally.leads_known += len({lead.key for lead in leads}) - len(created)
         for crm_lead in page.leads:
@@ -413,15 +421,25 @@ def sync(
     fails is recorded and left until the next sync; the others go on. `dry_run`: all
     in one transaction, rolled back."""
     overlap = timedelta(seconds=settings.crm.overlap_seconds)
-    if dry_run:
-        with engine.connect() as conn:
+    # one connection for the whole sync, a transaction a page: a long sync does not check
+    # a connection out of the pool (and ping it) for each of its pages
+    with engine.connect() as conn:
+        if dry_run:
             tx = begin_writing(conn)
             try:
                 dry = _Syncer(lambda: nullcontext(conn), settings, clock, overlap, since)
                 return dry.run(sources)
             finally:
                 tx.rollback()
-    return _Syncer(lambda: writing(engine), settings, clock, overlap, since).run(sources)
+        return _Syncer(lambda: _writing_on(conn), settings, clock, overlap, since).run(sources)
+
+
+@contextmanager
+def _writing_on(conn: Connection) -> Iterator[Connection]:
+    """A writing transaction on `conn` (see `begin_writing`), committed when the block
+    ends, rolled back if it raises."""
+    with begin_writing(conn):
+        yield conn
 
 
 @dataclass(frozen=True)
@@ -445,6 +463,9 @@ class _Syncer:
     def object(self, source: CrmSource, obj: str, run: ObjectRun) -> bool:
         with self.transaction() as conn:
             start = store.cursor(conn, source.name, obj)
+            # the teams' rows, made once a sync rather than once a page: a team is
+            # never deleted, so its id holds for every page after
+            teams = team_ids(conn, self.settings, self.clock.now())
         if self.since is not None:
             start = self.since
         elif start is not None:
@@ -454,7 +475,7 @@ class _Syncer:
                 for page in pages:
                     with self.transaction() as conn:
                         now = self.clock.now()
-                        tally = apply_page(conn, self.settings, source.name, page, now)
+                        tally = apply_page(conn, self.settings, source.name, page, now, teams=teams)
                     run.tally.add(tally)
         except CrmError as err:
             run.error = str(err)

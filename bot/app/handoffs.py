@@ -3,7 +3,7 @@ its SLA deadline and first reminder, and its cards are queued in the same transa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -67,13 +67,18 @@ def handoffs_in(
 
 
 def new_handoffs(
-    conn: Connection, settings: Settings, leads: Sequence[LeadInput], now: datetime
+    conn: Connection,
+    settings: Settings,
+    leads: Sequence[LeadInput],
+    now: datetime,
+    *,
+    teams: Mapping[str, int] | None = None,
 ) -> dict[tuple[str, str], int]:
     """Records the leads not yet known and queues their cards, in the caller's
     transaction (a CRM sync page, which also moves its cursor in it). Returns the ids of
     the new leads only: a caller that needs no id of a known lead (the sync, whose
-    backfill reads every lead again) skips looking them up."""
-    created = ingest_leads(conn, settings, leads, now)
+    backfill reads every lead again) skips looking them up. `teams`: as `ingest_leads`."""
+    created = ingest_leads(conn, settings, leads, now, teams=teams)
     cards: list[Outgoing] = []
     for lead in leads:
         lead_id = created.get(lead.key)
@@ -87,11 +92,17 @@ def new_handoffs(
 
 
 def ingest_leads(
-    conn: Connection, settings: Settings, leads: Sequence[LeadInput], now: datetime
+    conn: Connection,
+    settings: Settings,
+    leads: Sequence[LeadInput],
+    now: datetime,
+    *,
+    teams: Mapping[str, int] | None = None,
 ) -> dict[tuple[str, str], int]:
     """Records handoffs; a (source, external_id) already known is left alone.
-    Returns the ids of the leads that are new."""
-    ids = team_ids(conn, settings, now)
+    Returns the ids of the leads that are new. `teams`: the teams' row ids (`team_ids`)
+    when the caller has them already (a sync, page after page); else they are made."""
+    ids = team_ids(conn, settings, now) if teams is None else teams
     new = []
     for lead in leads:
         team = settings.team(lead.team)
