@@ -3,6 +3,7 @@ the ids a merge made stand for a lead, and the records written back by the bot."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,14 +173,19 @@ def add_alias(conn: Connection, source: str, crm_id: str, lead_id: int, now: dat
     )
 
 
-# PostgreSQL: one index probe per id. `column = ANY(:ids)` is planned once for every
-# array (psycopg prepares a statement run five times, and PostgreSQL then keeps a generic
-# plan): that plan reads all the source's leads and compares each with every id of the
-# array in turn, 0.4 s a lookup of 500 ids among 10,000 leads in a sync, growing with
-# the table. A LATERAL subquery with a LIMIT is never flattened into a join, so each id
-# is looked up by itself in the unique index, whatever the statistics say.
-_RESOLVE_PG = text(
-    """
+# A page's CRM ids are looked up in one statement, the ids in one parameter, each id one
+# index probe whatever the table's size or statistics:
+# - PostgreSQL: `column = ANY(:ids)` is planned once for every array (psycopg prepares a
+#   statement run five times, and PostgreSQL then keeps a generic plan): that plan read
+#   all the source's leads and compared each with every id in turn, 0.4 s a lookup of 500
+#   ids among 10,000 leads in a sync, growing with the table. A LATERAL subquery with a
+#   LIMIT is never flattened into a join, so each id is looked up by itself in the unique
+#   index.
+# - SQLite: `json_each` of one JSON array, the outer loop of LEFT JOINs on the unique
+#   indexes; an IN list of 2,000 ids cost three times as much in SQLAlchemy's handling of
+#   its 2,000 parameters as in SQLite.
+_RESOLVE = {
+    "postgresql": """
     SELECT k.crm_id, f.id, f.handed_off_at, f.team_id
     FROM unnest(CAST(:crm_ids AS VARCHAR[])) AS k (crm_id)
     CROSS JOIN LATERAL (
@@ -193,15 +199,20 @@ _RESOLVE_PG = text(
         ORDER BY rank
         LIMIT 1
     ) AS f
-    """
-).columns(
-    column("crm_id", String()),
-    column("id", Integer()),
-    column("handed_off_at", LEADS.c.handed_off_at.type),
-    column("team_id", Integer()),
-)
-_WRITTEN_PG = text(
-    """
+    """,
+    "sqlite": """
+    SELECT k.value AS crm_id, coalesce(m.id, l.id) AS id,
+        coalesce(m.handed_off_at, l.handed_off_at) AS handed_off_at,
+        coalesce(m.team_id, l.team_id) AS team_id
+    FROM json_each(:crm_ids) AS k
+    LEFT JOIN crm_aliases AS a ON a.source = :source AND a.crm_id = k.value
+    LEFT JOIN leads AS m ON m.id = a.lead_id
+    LEFT JOIN leads AS l ON l.source = :source AND l.external_id = k.value
+    WHERE m.id IS NOT NULL OR l.id IS NOT NULL
+    """,
+}
+_WRITTEN = {
+    "postgresql": """
     SELECT k.crm_id
     FROM unnest(CAST(:crm_ids AS VARCHAR[])) AS k (crm_id)
     CROSS JOIN LATERAL (
@@ -209,38 +220,37 @@ _WRITTEN_PG = text(
         WHERE w.source = :source AND w.crm_id = k.crm_id
         LIMIT 1
     ) AS f
-    """
-).columns(column("crm_id", String()))
-_CHUNK = 500  # ids a lookup on SQLite (one parameter each)
+    """,
+    # SQLite's CROSS JOIN keeps its left table the outer loop
+    "sqlite": """
+    SELECT k.value AS crm_id
+    FROM json_each(:crm_ids) AS k
+    CROSS JOIN crm_written AS w ON w.source = :source AND w.crm_id = k.value
+    """,
+}
+_LEAD_REF = (
+    column("crm_id", String()),
+    column("id", Integer()),
+    column("handed_off_at", LEADS.c.handed_off_at.type),
+    column("team_id", Integer()),
+)
+
+
+def _ids(conn: Connection, crm_ids: Iterable[str]) -> object:
+    """The ids as the one parameter of `_RESOLVE` or `_WRITTEN`."""
+    wanted = sorted(set(crm_ids))
+    return wanted if conn.dialect.name == "postgresql" else json.dumps(wanted)
 
 
 def resolve(conn: Connection, source: str, crm_ids: Iterable[str]) -> dict[str, LeadRef]:
     """CRM id -> the lead it stands for: the lead an alias (a merge) names, or else the
     lead of that id."""
-    wanted = sorted(set(crm_ids))
-    found: dict[str, LeadRef] = {}
+    wanted = set(crm_ids)
     if not wanted:
-        return found
-    if conn.dialect.name == "postgresql":
-        rows = conn.execute(_RESOLVE_PG, {"crm_ids": wanted, "source": source})
-        return {crm_id: LeadRef(id_, handed, team) for crm_id, id_, handed, team in rows}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        for crm_id, id_, handed, team in conn.execute(
-            select(ALIASES.c.crm_id, LEADS.c.id, LEADS.c.handed_off_at, LEADS.c.team_id)
-            .join(LEADS, LEADS.c.id == ALIASES.c.lead_id)
-            .where(ALIASES.c.source == source, ALIASES.c.crm_id.in_(chunk))
-        ):
-            found[crm_id] = LeadRef(id_, handed, team)
-        missing = [c for c in chunk if c not in found]
-        if missing:
-            for external_id, id_, handed, team in conn.execute(
-                select(
-                    LEADS.c.external_id, LEADS.c.id, LEADS.c.handed_off_at, LEADS.c.team_id
-                ).where(LEADS.c.source == source, LEADS.c.external_id.in_(missing))
-            ):
-                found[external_id] = LeadRef(id_, handed, team)
-    return found
+        return {}
+    query = text(_RESOLVE[conn.dialect.name]).columns(*_LEAD_REF)
+    rows = conn.execute(query, {"crm_ids": _ids(conn, wanted), "source": source})
+    return {crm_id: LeadRef(id_, handed, team) for crm_id, id_, handed, team in rows}
 
 
 def mark_written(
@@ -254,22 +264,11 @@ def mark_written(
 
 def written(conn: Connection, source: str, crm_ids: Sequence[str]) -> set[str]:
     """Which of these CRM records the bot created itself."""
-    wanted = sorted(set(crm_ids))
-    if not wanted:
+    if not crm_ids:
         return set()
-    if conn.dialect.name == "postgresql":
-        return set(conn.execute(_WRITTEN_PG, {"crm_ids": wanted, "source": source}).scalars())
-    out: set[str] = set()
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        out.update(
-            conn.execute(
-                select(WRITTEN.c.crm_id).where(
-                    WRITTEN.c.source == source, WRITTEN.c.crm_id.in_(chunk)
-                )
-            ).scalars()
-        )
-    return out
+    query = text(_WRITTEN[conn.dialect.name]).columns(column("crm_id", String()))
+    found = conn.execute(query, {"crm_ids": _ids(conn, crm_ids), "source": source})
+    return set(found.scalars())
 
 
 def actions_of(conn: Connection, lead_id: int, via: str) -> list[StoredAction]:
