@@ -11,7 +11,8 @@ all and records the leads, their cards and the calls.
 
 Floor: the same requests the sync sent (searches, association reads, owners), replayed in
 the same order by a plain urllib3 loop that reads each answer's bytes and does nothing
-with them: the time the fake takes to page its records. Search pacing is off in both
+with them: the time the fake takes to page its records. The fake runs in a process of its
+own (`bench.fake_process`), as HubSpot is another machine. Search pacing is off in both
 (HubSpot's 4 a second would add pages / 4 seconds, printed); one run each.
 
 A second floor, the database's (`bench.crm_floor`): the leads and actions the sync stored,
@@ -29,12 +30,14 @@ import platform
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import urllib3
 
 from bench.crm_floor import database_floor
+from bench.fake_process import answer, ask, fake_process
 from bench.run import fresh_database, pg_url_option
 from bench.summary import Row, record
 from bot.app.crm import sync
@@ -76,6 +79,15 @@ def _load(fake: FakeHubspot, records: int) -> None:
         )
 
 
+def _serve(conn: Connection, records: int) -> None:
+    """The fake's process: the fake, loaded with `records`; asked "reads", it answers the
+    requests the sync sent (in order) and how many were searches."""
+    with fake_hubspot() as fake:
+        fake.at(T0 + timedelta(hours=2))
+        _load(fake, records)
+        answer(conn, fake.url, {"reads": lambda: (list(fake.reads), len(fake.searches))})
+
+
 def _floor(url: str, reads: list[tuple[str, str, bytes]]) -> float:
     pool = urllib3.PoolManager()
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
@@ -109,10 +121,11 @@ def main() -> None:
         ],
         "crm": {"hubspot": {"actions": {"types": ["calls"]}}},
     }
-    with fake_hubspot() as fake, tempfile.TemporaryDirectory() as tmp:
-        fake.at(T0 + timedelta(hours=2))
-        _load(fake, args.records)
-        env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_API_URL": fake.url}
+    with (
+        fake_process(_serve, args.records) as (fake, fake_url),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HUBSPOT_API_URL": fake_url}
         settings = parse_settings(config, "bench", env=env)
         assert settings.crm.hubspot is not None
         url, drop = fresh_database(args.backend, Path(tmp), args.pg_url)
@@ -134,9 +147,8 @@ def main() -> None:
         leads = sum(r.tally.leads_new for r in runs)
         actions = sum(r.tally.actions_new for r in runs)
         pages = sum(r.tally.pages for r in runs)
-        searches = len(fake.searches)
-        reads = list(fake.reads)
-        floor = _floor(fake.url, reads)
+        reads, searches = ask(fake, "reads")
+        floor = _floor(fake_url, reads)
     ratio = took / floor
     beyond = (took - floor) / stored.seconds
     print(

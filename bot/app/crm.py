@@ -5,7 +5,8 @@ A CRM adapter (`bot/crm/`) implements `CrmSource`: for each object it reads (han
 objects first, then activities), it yields `Page`s of what changed since a moment, in the
 CRM's own order of modification. `sync` applies each page in one transaction together with
 the object's cursor, so a sync killed mid-page resumes from the last page it finished and
-re-reads the rest: idempotency keys make the re-read change nothing.
+re-reads the rest: idempotency keys make the re-read change nothing. While a page is
+written, the next one is read (`read_ahead`), and no page after it.
 
 - A lead is `(source, external_id)` = (the CRM's name, its record id).
 - An activity's key is `<crm>:<record id>:<lead id>`: the same record read twice (the
