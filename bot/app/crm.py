@@ -5,7 +5,8 @@ A CRM adapter (`bot/crm/`) implements `CrmSource`: for each object it reads (han
 objects first, then activities), it yields `Page`s of what changed since a moment, in the
 CRM's own order of modification. `sync` applies each page in one transaction together with
 the object's cursor, so a sync killed mid-page resumes from the last page it finished and
-re-reads the rest: idempotency keys make the re-read change nothing.
+re-reads the rest: idempotency keys make the re-read change nothing. While a page is
+written, the next one is read (`read_ahead`), and no page after it.
 
 - A lead is `(source, external_id)` = (the CRM's name, its record id).
 - An activity's key is `<crm>:<record id>:<lead id>`: the same record read twice (the
@@ -24,17 +25,20 @@ re-reads the rest: idempotency keys make the re-read change nothing.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from bot.app.fields import LIMITS, NOT_TEXT, LeadInput
-from bot.app.handoffs import handoffs_in
+from bot.app.handoffs import new_handoffs
 from bot.app.messages import Outgoing, WriteBack, enqueue_many
+from bot.app.teams import team_ids
 from bot.clock import Clock
 from bot.config import Settings
 from bot.crmconfig import CrmKind, TeamFrom
@@ -191,9 +195,16 @@ def _team_rule(settings: Settings, source: str) -> TeamFrom:
 
 
 def apply_page(
-    conn: Connection, settings: Settings, source: str, page: Page, now: datetime
+    conn: Connection,
+    settings: Settings,
+    source: str,
+    page: Page,
+    now: datetime,
+    *,
+    teams: Mapping[str, int] | None = None,
 ) -> Tally:
-    """Records one page in the caller's transaction, and moves the object's cursor."""
+    """Records one page in the caller's transaction, and moves the object's cursor.
+    `teams`: the teams' row ids, when the caller has them already (`team_ids`)."""
     tally = Tally(pages=1, records=page.records)
     rule = _team_rule(settings, source)
     leads: list[LeadInput] = []
@@ -223,11 +234,11 @@ def apply_page(
             )
         )
     if leads:
-        result = handoffs_in(conn, settings, leads, now)
-        tally.leads_new += len(result.new)
-        tally.leads_known += len({lead.key for lead in leads}) - len(result.new)
+        created = new_handoffs(conn, settings, leads, now, teams=teams)
+        tally.leads_new += len(created)
+        tally.leads_known += len({lead.key for lead in leads}) - len(created)
         for crm_lead in page.leads:
-            if result.ids.get((source, crm_lead.crm_id)) in result.new:
+            if (source, crm_lead.crm_id) in created:
                 tally.time_from[crm_lead.time_from] += 1
                 log.info(
                     "crm sync: %s %s handed off at %s (time from %s)",
@@ -256,8 +267,12 @@ def _activities(
 ) -> None:
     if not activities:
         return
-    mine = store.written(conn, source, [a.crm_id for a in activities])
-    refs = store.resolve(conn, source, (a.lead_crm_id for a in activities))
+    # an id no column can hold (a NUL, half a surrogate pair) is in no table, and no
+    # database is asked about it: PostgreSQL refuses the whole statement
+    mine = store.written(conn, source, [a.crm_id for a in activities if _storable(a.crm_id)])
+    refs = store.resolve(
+        conn, source, (a.lead_crm_id for a in activities if _storable(a.lead_crm_id))
+    )
     rows: list[NewAction] = []
     for activity in activities:
         if activity.ours or activity.crm_id in mine:
@@ -315,6 +330,10 @@ def _unreadable(crm_id: str, moment: datetime) -> str | None:
     if moment.tzinfo is None or not is_supported(moment):
         return f"dated {moment.isoformat()}, outside the supported range ({SUPPORTED})"
     return None
+
+
+def _storable(text: str) -> bool:
+    return NOT_TEXT.search(text) is None
 
 
 def _shown(crm_id: str) -> str:
@@ -403,15 +422,25 @@ def sync(
     fails is recorded and left until the next sync; the others go on. `dry_run`: all
     in one transaction, rolled back."""
     overlap = timedelta(seconds=settings.crm.overlap_seconds)
-    if dry_run:
-        with engine.connect() as conn:
+    # one connection for the whole sync, a transaction a page: a long sync does not check
+    # a connection out of the pool (and ping it) for each of its pages
+    with engine.connect() as conn:
+        if dry_run:
             tx = begin_writing(conn)
             try:
                 dry = _Syncer(lambda: nullcontext(conn), settings, clock, overlap, since)
                 return dry.run(sources)
             finally:
                 tx.rollback()
-    return _Syncer(lambda: writing(engine), settings, clock, overlap, since).run(sources)
+        return _Syncer(lambda: _writing_on(conn), settings, clock, overlap, since).run(sources)
+
+
+@contextmanager
+def _writing_on(conn: Connection) -> Iterator[Connection]:
+    """A writing transaction on `conn` (see `begin_writing`), committed when the block
+    ends, rolled back if it raises."""
+    with begin_writing(conn):
+        yield conn
 
 
 @dataclass(frozen=True)
@@ -435,15 +464,20 @@ class _Syncer:
     def object(self, source: CrmSource, obj: str, run: ObjectRun) -> bool:
         with self.transaction() as conn:
             start = store.cursor(conn, source.name, obj)
+            # the teams' rows, made once a sync rather than once a page: a team is
+            # never deleted, so its id holds for every page after
+            teams = team_ids(conn, self.settings, self.clock.now())
         if self.since is not None:
             start = self.since
         elif start is not None:
             start -= self.overlap
         try:
-            for page in source.pages(obj, start, self.clock.now()):
-                with self.transaction() as conn:
-                    tally = apply_page(conn, self.settings, source.name, page, self.clock.now())
-                run.tally.add(tally)
+            with closing(read_ahead(source.pages(obj, start, self.clock.now()))) as pages:
+                for page in pages:
+                    with self.transaction() as conn:
+                        now = self.clock.now()
+                        tally = apply_page(conn, self.settings, source.name, page, now, teams=teams)
+                    run.tally.add(tally)
         except CrmError as err:
             run.error = str(err)
             log.warning("crm sync: %s %s: %s", source.name, obj, err)
@@ -455,6 +489,57 @@ class _Syncer:
         for problem in run.tally.problems:
             log.warning("crm sync: %s", problem)
         return True
+
+
+def read_ahead(pages: Iterator[Page]) -> Generator[Page, None, None]:
+    """`pages`, in order, each next one read by a thread of its own while the caller
+    writes the one before: the CRM answers the next request while this page is written,
+    so a long sync takes about the longer of the two instead of their sum. The reader asks
+    for page k+1 only once the caller has taken page k, so every page before k is
+    committed by then (a sync killed while the CRM is slow to answer keeps them).
+
+    An error the reader met is raised here, in its place, after the pages before it.
+    When the caller stops early (its write failed), the reader stops after the request it
+    is in, and is waited for: the source is never used by two threads at once."""
+    handoff: queue.SimpleQueue[tuple[Page | None, BaseException | None]] = queue.SimpleQueue()
+    taken = threading.Semaphore(0)
+    stop = threading.Event()
+
+    def give(item: tuple[Page | None, BaseException | None]) -> bool:
+        """Hands `item` over and waits until it is taken; False: the caller stopped."""
+        handoff.put(item)
+        while not taken.acquire(timeout=0.05):
+            if stop.is_set():
+                return False
+        return True
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not give((page, None)):
+                    return
+            give((None, None))
+        except BaseException as err:  # raised again in the caller's thread
+            give((None, err))
+        finally:
+            close = getattr(pages, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="crm-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            page, err = handoff.get()
+            taken.release()
+            if err is not None:
+                raise err
+            if page is None:
+                return
+            yield page
+    finally:
+        stop.set()
+        reader.join()
 
 
 # -- write-back --------------------------------------------------------------------------

@@ -3,7 +3,7 @@ its SLA deadline and first reminder, and its cards are queued in the same transa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -56,14 +56,29 @@ def receive_handoffs(
 def handoffs_in(
     conn: Connection, settings: Settings, leads: Sequence[LeadInput], now: datetime
 ) -> HandoffResult:
-    """`receive_handoffs` inside the caller's transaction (a CRM sync page, which also
-    moves its cursor in it)."""
-    created = ingest_leads(conn, settings, leads, now)
+    """`receive_handoffs` inside the caller's transaction."""
+    created = new_handoffs(conn, settings, leads, now)
     # the leads this request did not create were there before (or were made meanwhile
     # by a concurrent request, which the insert waited for): only those are looked up
     ids = dict(created)
     known = repo.find_leads(conn, (lead.key for lead in leads if lead.key not in created))
     ids.update((key, ref.id) for key, ref in known.items())
+    return HandoffResult(ids, frozenset(created.values()))
+
+
+def new_handoffs(
+    conn: Connection,
+    settings: Settings,
+    leads: Sequence[LeadInput],
+    now: datetime,
+    *,
+    teams: Mapping[str, int] | None = None,
+) -> dict[tuple[str, str], int]:
+    """Records the leads not yet known and queues their cards, in the caller's
+    transaction (a CRM sync page, which also moves its cursor in it). Returns the ids of
+    the new leads only: a caller that needs no id of a known lead (the sync, whose
+    backfill reads every lead again) skips looking them up. `teams`: as `ingest_leads`."""
+    created = ingest_leads(conn, settings, leads, now, teams=teams)
     cards: list[Outgoing] = []
     for lead in leads:
         lead_id = created.get(lead.key)
@@ -73,15 +88,21 @@ def handoffs_in(
         assert team is not None  # ingest_leads refused unknown teams
         cards += lead_cards(team, lead_id, lead)
     enqueue_many(conn, cards, now)
-    return HandoffResult(ids, frozenset(created.values()))
+    return created
 
 
 def ingest_leads(
-    conn: Connection, settings: Settings, leads: Sequence[LeadInput], now: datetime
+    conn: Connection,
+    settings: Settings,
+    leads: Sequence[LeadInput],
+    now: datetime,
+    *,
+    teams: Mapping[str, int] | None = None,
 ) -> dict[tuple[str, str], int]:
     """Records handoffs; a (source, external_id) already known is left alone.
-    Returns the ids of the leads that are new."""
-    ids = team_ids(conn, settings, now)
+    Returns the ids of the leads that are new. `teams`: the teams' row ids (`team_ids`)
+    when the caller has them already (a sync, page after page); else they are made."""
+    ids = team_ids(conn, settings, now) if teams is None else teams
     new = []
     for lead in leads:
         team = settings.team(lead.team)

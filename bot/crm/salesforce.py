@@ -128,9 +128,17 @@ def select(fields: Sequence[str], obj: str, where: str = "", order: str = "") ->
 
 
 def parse_datetime(value: Any) -> datetime | None:
-    """Salesforce's "2026-11-02T01:00:00.000+0000" (None stays None)."""
+    """Salesforce's "2026-11-02T01:00:00.000+0000" (None stays None); a time without its
+    offset is none. `fromisoformat` reads Salesforce's form at a tenth of `strptime`'s
+    cost (two per record in a sync); the `strptime` forms stay for what it refuses."""
     if not isinstance(value, str) or not value:
         return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        return moment.astimezone(UTC) if moment.tzinfo is not None else None
     text = value.replace("Z", "+0000")
     for form in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
         try:

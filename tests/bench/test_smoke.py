@@ -179,8 +179,10 @@ def test_crm_salesforce(tmp_path: Path, backend: str, pg_server: str) -> None:
         "crm_salesforce", *args, *(["--pg-url", pg_server] if pg_server else []), cwd=tmp_path
     )
     assert f"| {backend} | 40 | " in out
-    (row,) = rows(summary, tmp_path)
-    assert row.what == "Salesforce sync, 40 changed records"
+    paging, database = rows(summary, tmp_path)
+    assert paging.what == "Salesforce sync, 40 changed records"
+    assert database.what == "Salesforce sync, 40 changed records, beyond the paging"
+    assert "20 leads and 20 actions" in database.floor
 
 
 def test_crm_hubspot(tmp_path: Path, backend: str, pg_server: str) -> None:
@@ -189,5 +191,7 @@ def test_crm_hubspot(tmp_path: Path, backend: str, pg_server: str) -> None:
     out = bench("crm_hubspot", *args, *(["--pg-url", pg_server] if pg_server else []), cwd=tmp_path)
     assert "| 300 | " in out
     assert "recorded 150 leads and 150 calls" in out
-    (row,) = rows(summary, tmp_path)
-    assert row.what == "HubSpot sync, 300 changed records"
+    paging, database = rows(summary, tmp_path)
+    assert paging.what == "HubSpot sync, 300 changed records"
+    assert database.what == "HubSpot sync, 300 changed records, beyond the paging"
+    assert "150 leads and 150 actions" in database.floor

@@ -3,6 +3,7 @@ here: what a page records, what a re-read, a merge, a write-back and a failure d
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,11 +24,13 @@ from bot.app.crm import (
     TimeFrom,
     sync,
 )
+from bot.app.teams import team_ids
 from bot.clock import FixedClock
 from bot.config import Settings, parse_settings
 from bot.crmconfig import CrmKind
 from metrics.model import ActionKind
 from storage import crm as store
+from storage import repository as repo
 from tests.conftest import reset
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # a Monday, 10:00 in Tokyo
@@ -372,3 +375,136 @@ def test_whatever_a_crm_sends_a_page_is_applied_or_reported_never_a_crash(
             v is None or (len(v) <= 320 and "\x00" not in v)
             for v in (name, company, email, campaign)
         )
+
+
+# ------------------------------------------------------------ reading ahead
+
+
+@dataclass
+class Watched:
+    """A CrmSource of one-lead pages that notes, each time it is asked for the next page,
+    how many pages the database holds by then, and whether it was closed."""
+
+    engine: Engine
+    pages_count: int
+    fail_at: int | None = None  # this page's budget no column holds: its write fails
+    name: str = "salesforce"
+    committed_when_asked: list[int] = field(default_factory=list)
+    yielded: int = 0
+    closed: bool = False
+
+    def objects(self) -> Sequence[str]:
+        return ["Lead"]
+
+    def pages(self, obj: str, since: datetime | None, now: datetime) -> Iterator[Page]:  # noqa: ARG002 (the protocol's)
+        try:
+            for i in range(self.pages_count):
+                if i:
+                    self.committed_when_asked.append(self._committed())
+                budget = (10**30, 1) if i == self.fail_at else None
+                self.yielded += 1
+                yield Page(obj, T0 + timedelta(minutes=i), 1, [lead(f"00Q{i}")], budget=budget)
+        finally:
+            self.closed = True
+
+    def _committed(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM leads")).scalar_one())
+
+
+def test_the_next_page_is_read_while_a_page_is_written_and_never_further(engine: Engine) -> None:
+    source = Watched(engine, pages_count=6)
+    (run,) = sync(engine, settings(), [source], FixedClock(T0 + timedelta(hours=1)))
+    assert run.error is None
+    assert run.tally.leads_new == 6
+    # asked for page k (k >= 1), the sync had taken page k-1: pages 0..k-2 were committed,
+    # and page k-1 at most
+    for k, committed in enumerate(source.committed_when_asked, start=1):
+        assert k - 1 <= committed <= k
+    assert source.closed
+
+
+def test_a_page_that_cannot_be_written_stops_the_reading_and_closes_the_source(
+    engine: Engine,
+) -> None:
+    source = Watched(engine, pages_count=10, fail_at=2)
+    with pytest.raises(Exception, match=r"(?i)out of range|too large"):
+        sync(engine, settings(), [source], FixedClock(T0 + timedelta(hours=1)))
+    assert source.closed  # before the sync raised: the source is free for the next sync
+    assert source.yielded <= 4  # the failing page, and one read ahead of it at most
+    assert not [t for t in threading.enumerate() if t.name == "crm-read-ahead"]
+    assert [r[0] for r in rows(engine, "SELECT external_id FROM leads ORDER BY 1")] == [
+        "00Q0",
+        "00Q1",
+    ]
+    with engine.connect() as conn:
+        (state,) = store.cursors(conn)
+    assert state.cursor_at == T0 + timedelta(minutes=1)
+
+
+def test_an_id_no_column_can_hold_is_reported_and_the_page_applied(engine: Engine) -> None:
+    page = Page(
+        "Task",
+        T0 + timedelta(hours=1),
+        4,
+        activities=[
+            call("00T\x00nul", "00Q1", 1),
+            call("00T\ud800half", "00Q1", 1),
+            call("00Tgood", "00Q\x001", 1),
+            call("00Tfine", "00Q1", 1),
+        ],
+    )
+    source = Replay({"Lead": [Page("Lead", T0, 1, leads=[lead("00Q1")])], "Task": [page]})
+    runs = sync(engine, settings(), [source], FixedClock(T0 + timedelta(hours=2)))
+    assert [r.error for r in runs] == [None, None]
+    tally = runs[1].tally
+    assert tally.actions_new == 1
+    assert tally.not_ours == 1  # no lead of ours has an id with a NUL
+    assert len(tally.problems) == 2
+    ((lead_id,),) = rows(engine, "SELECT id FROM leads")
+    assert rows(engine, "SELECT idempotency_key FROM actions") == [
+        (f"salesforce:00Tfine:{lead_id}",)
+    ]
+
+
+@given(
+    known=st.sets(st.integers(0, 30), max_size=12),
+    aliases=st.dictionaries(st.integers(0, 40), st.integers(0, 30), max_size=8),
+    asked=st.lists(st.integers(0, 45), max_size=40),
+)
+@hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_an_id_resolves_to_its_alias_first_then_to_its_own_lead(
+    engine: Engine, known: set[int], aliases: dict[int, int], asked: list[int]
+) -> None:
+    """`resolve` (one index probe an id on PostgreSQL, IN lists on SQLite) against the
+    rule it keeps: an id a merge made an alias stands for the alias's lead, else for the
+    lead of that id, else for nothing."""
+    reset(engine)
+    leads = sorted(known | set(aliases.values()))
+    with engine.begin() as conn:
+        teams = team_ids(conn, settings(), T0)
+        ids = repo.add_leads(
+            conn,
+            [
+                repo.NewLead("salesforce", f"00Q{n}", teams["ent"], T0, T0 + timedelta(hours=1))
+                for n in leads
+            ],
+            T0,
+        )
+        for crm, target in aliases.items():
+            store.add_alias(
+                conn, "salesforce", f"00Q{crm}", ids[("salesforce", f"00Q{target}")], T0
+            )
+        # another source's lead of the same id is no lead of this one
+        repo.add_leads(conn, [repo.NewLead("hubspot", "00Q1", teams["ent"], T0, T0)], T0)
+    with engine.connect() as conn:
+        found = store.resolve(conn, "salesforce", [f"00Q{n}" for n in asked])
+    expected = {}
+    for n in asked:
+        stands_for = aliases.get(n, n if n in leads else None)
+        if stands_for is not None:
+            expected[f"00Q{n}"] = ids[("salesforce", f"00Q{stands_for}")]
+    assert {crm_id: ref.id for crm_id, ref in found.items()} == expected
+    assert all(ref.handed_off_at == T0 for ref in found.values())
