@@ -30,7 +30,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -148,18 +148,10 @@ class Tally:
     time_from: Counter[TimeFrom] = field(default_factory=Counter)
 
     def add(self, other: Tally) -> None:
-        for name in (
-            "pages",
-            "records",
-            "leads_new",
-            "leads_known",
-            "actions_new",
-            "actions_known",
-            "not_ours",
-            "before_handoff",
-            "written_back",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):  # the counts; the two collections are merged below
+            mine = getattr(self, f.name)
+            if isinstance(mine, int):
+                setattr(self, f.name, mine + getattr(other, f.name))
         self.problems += other.problems
         self.time_from.update(other.time_from)
 
