@@ -22,11 +22,10 @@ from bot.app.teams import UnknownTeamError
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import ConfigError, Settings, config_path, load_settings, read_environment
 from bot.present.render import as_csv, as_text, spreadsheet_cell
-from bot.serve import DatabaseNotReadyError, engine_for
 from metrics.errors import PeriodError
 from metrics.instants import OutOfRangeError, check_instant
 from storage.engine import Engine, make_engine, redact_url, writing
-from storage.migrate import upgrade
+from storage.migrate import DatabaseNotReadyError, ready_engine, upgrade
 
 
 @dataclass
@@ -54,7 +53,7 @@ def _closing(engine: Engine) -> Engine:
 
 def _engine(settings: Settings) -> Engine:
     try:
-        return _closing(engine_for(settings))
+        return _closing(ready_engine(settings.database_url))
     except DatabaseNotReadyError as err:
         fail(str(err))
 

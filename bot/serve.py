@@ -44,28 +44,11 @@ from bot.teams.ack.links import ack_routes
 from bot.teams.messenger import DEFAULT_TIMEOUT, TeamsMessenger
 from bot.teams.outgoing import OutgoingDoor
 from bot.teams.sender import teams_outbox
-from storage.engine import Engine, make_engine
-from storage.migrate import current_revision, head_revision
+from storage.engine import Engine
+from storage.migrate import ready_engine
 
 log = logging.getLogger("ignorerate")
 SWITCH_INTERVAL = 0.001
-
-
-class DatabaseNotReadyError(RuntimeError):
-    pass
-
-
-def engine_for(settings: Settings, *, require_current_schema: bool = True) -> Engine:
-    engine = make_engine(settings.database_url)
-    if require_current_schema:
-        current, head = current_revision(engine), head_revision()
-        if current != head:
-            engine.dispose()
-            state = "has no schema yet" if current is None else f"is at revision {current}"
-            raise DatabaseNotReadyError(
-                f"the database {state}; run `ignorerate db upgrade` (head is {head})"
-            )
-    return engine
 
 
 @dataclass
@@ -280,7 +263,7 @@ def build_service(
     """`scheduler_interval` None: no SLA sweep or summaries in this process (tests that
     drive ticks by hand)."""
     teams = teams_setup(settings, env)  # first: a missing variable stops the start at once
-    engine = engine_for(settings)
+    engine = ready_engine(settings.database_url)
     integrations: list[Integration] = []
     common = _Common(
         engine, settings, env, clock, Metrics(), Lull(), outbox_interval, wake_all(integrations)

@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from storage.engine import make_engine
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -37,3 +39,21 @@ def head_revision() -> str | None:
 
 def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+class DatabaseNotReadyError(RuntimeError):
+    pass
+
+
+def ready_engine(url: str, *, require_current_schema: bool = True) -> Engine:
+    """An engine on `url`, whose schema is at the head revision unless told otherwise."""
+    engine = make_engine(url)
+    if require_current_schema:
+        current, head = current_revision(engine), head_revision()
+        if current != head:
+            engine.dispose()
+            state = "has no schema yet" if current is None else f"is at revision {current}"
+            raise DatabaseNotReadyError(
+                f"the database {state}; run `ignorerate db upgrade` (head is {head})"
+            )
+    return engine
