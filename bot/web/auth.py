@@ -20,6 +20,10 @@ The flow:
   field, clears the session and forgets its id for the rest of its life (in this
   process), so a copy of the signed-in cookie no longer signs anyone in.
 
+Authlib calls the provider through httpx2 (since Authlib 1.8 its httpx integration takes
+httpx2, the maintained successor of httpx, and warns when only httpx is there), so its
+network errors are httpx2's.
+
 The session is Starlette's `SessionMiddleware`: a cookie signed with itsdangerous,
 HttpOnly, SameSite=Lax, Secure when PUBLIC_BASE_URL is https. A sign-in lasts
 `session_max_age` from the moment it was made, however busy the session.
@@ -36,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-import httpx
+import httpx2
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from joserfc.errors import JoseError
 from starlette.middleware import Middleware
@@ -393,7 +397,7 @@ class WebAuth:
             return
         try:
             metadata = await self._client.load_server_metadata()
-        except (httpx.HTTPError, ValueError):
+        except (httpx2.HTTPError, ValueError):
             raise _RefusedError("web.provider_unreachable", 502) from None
         if str(metadata.get("issuer", "")).rstrip("/") != self.config.issuer:
             raise _RefusedError("web.provider_unreachable", 502)
@@ -451,7 +455,7 @@ class WebAuth:
             raise _RefusedError("web.token_refused") from None
         except JoseError:
             raise _RefusedError("web.token_refused") from None
-        except (httpx.HTTPError, ValueError):
+        except (httpx2.HTTPError, ValueError):
             raise _RefusedError("web.provider_unreachable", 502) from None
         return claims
 
