@@ -648,6 +648,10 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
 
 
 DEFAULT_SLACK_API_TIMEOUT = 10  # seconds
+# Sign in with Slack is OpenID Connect with discovery under this issuer
+# (https://slack.com/.well-known/openid-configuration names it as its "issuer")
+DEFAULT_OIDC_ISSUER = "https://slack.com"
+DEFAULT_SESSION_MAX_AGE = 12 * 3600  # seconds a dashboard sign-in lasts
 
 
 @dataclass(frozen=True)
@@ -670,6 +674,13 @@ class Environment:
     link_secret: str = field(default="", repr=False)  # IGNORERATE_LINK_SECRET
     metrics_token: str | None = field(default=None, repr=False)  # IGNORERATE_METRICS_TOKEN
     teams_outgoing_secret: str | None = field(default=None, repr=False)  # TEAMS_OUTGOING_SECRET
+    # the dashboard's sign-in (bot/web/auth.py checks them when the dashboard is built)
+    oidc_issuer: str = DEFAULT_OIDC_ISSUER  # IGNORERATE_OIDC_ISSUER
+    oidc_client_id: str | None = None  # IGNORERATE_OIDC_CLIENT_ID
+    # IGNORERATE_OIDC_CLIENT_SECRET
+    oidc_client_secret: str | None = field(default=None, repr=False)
+    session_secret: str | None = field(default=None, repr=False)  # IGNORERATE_SESSION_SECRET
+    session_max_age: int = DEFAULT_SESSION_MAX_AGE  # IGNORERATE_SESSION_MAX_AGE, whole seconds
 
 
 def read_environment(env: Mapping[str, str] | None = None) -> Environment:
@@ -691,6 +702,14 @@ def read_environment(env: Mapping[str, str] | None = None) -> Environment:
         link_secret=env.get("IGNORERATE_LINK_SECRET") or "",
         metrics_token=env.get("IGNORERATE_METRICS_TOKEN") or None,
         teams_outgoing_secret=env.get("TEAMS_OUTGOING_SECRET"),
+        oidc_issuer=(env.get("IGNORERATE_OIDC_ISSUER") or "").strip() or DEFAULT_OIDC_ISSUER,
+        oidc_client_id=(env.get("IGNORERATE_OIDC_CLIENT_ID") or "").strip() or None,
+        oidc_client_secret=env.get("IGNORERATE_OIDC_CLIENT_SECRET") or None,
+        session_secret=env.get("IGNORERATE_SESSION_SECRET") or None,
+        session_max_age=_whole_seconds(
+            env.get("IGNORERATE_SESSION_MAX_AGE", str(DEFAULT_SESSION_MAX_AGE)),
+            "IGNORERATE_SESSION_MAX_AGE",
+        ),
     )
 
 

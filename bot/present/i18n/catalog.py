@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.present.i18n.ack_catalog import ACK
 from bot.present.i18n.summary_catalog import SUMMARY
 from bot.present.i18n.teams_catalog import TEAMS
+from bot.present.i18n.web_catalog import WEB
 
 CATALOG: dict[str, dict[str, str]] = {
     "report.title": {
@@ -307,3 +308,4 @@ CATALOG: dict[str, dict[str, str]] = {
 CATALOG.update(SUMMARY)
 CATALOG.update(ACK)
 CATALOG.update(TEAMS)
+CATALOG.update(WEB)
