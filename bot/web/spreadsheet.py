@@ -1,0 +1,30 @@
+"""CSV a spreadsheet opens safely: UTF-8 with a byte order mark (so Excel set to Japanese
+reads it as UTF-8, not Shift_JIS), CRLF line ends (RFC 4180), and every cell through
+`bot.present.render.spreadsheet_cell`, so no cell starts a formula. Written row by row,
+for a streamed response."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
+
+from bot.present.render import spreadsheet_cell
+
+BOM = "\ufeff"
+
+
+def csv_lines(head: Sequence[object], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """The CSV text, a line at a time: the byte order mark and the head first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells: Sequence[object]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([spreadsheet_cell(c) for c in cells])
+        return buffer.getvalue()
+
+    yield BOM + line(head)
+    for row in rows:
+        yield line(row)
