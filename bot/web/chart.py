@@ -7,9 +7,11 @@ in a table beside it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.present.i18n import t
-from bot.web.markup import Html, el, esc
+from bot.web.markup import el, esc
+from bot.web.pages import Html
 from bot.web.words import rate
 from metrics.summary import TrendPoint
 
@@ -19,9 +21,18 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 28, 32
 GRID = (0, 25, 50, 75, 100)
 IGNORE = "ignore"
 SAL = "sal"
+
+
+@dataclass(frozen=True)
+class Look:
+    stroke: str
+    dasharray: str | None
+    mark: str  # circle or square
+
+
 STYLE = {
-    IGNORE: {"stroke": "#b3261e", "stroke-dasharray": None, "mark": "circle"},
-    SAL: {"stroke": "#0b57d0", "stroke-dasharray": "6 4", "mark": "square"},
+    IGNORE: Look("#b3261e", None, "circle"),
+    SAL: Look("#0b57d0", "6 4", "square"),
 }
 
 
@@ -61,15 +72,15 @@ def _series(name: str, values: Sequence[float | None]) -> Html:
                 "polyline",
                 points=coords,
                 fill="none",
-                stroke=style["stroke"],
+                stroke=style.stroke,
                 stroke_width="2",
-                stroke_dasharray=style["stroke-dasharray"],
+                stroke_dasharray=style.dasharray,
             )
         )
         for i, v in run:
             x, y = _x(i, n), _y(v)
-            if style["mark"] == "circle":
-                parts.append(el("circle", cx=f"{x:.1f}", cy=f"{y:.1f}", r="3.5", fill=style["stroke"]))
+            if style.mark == "circle":
+                parts.append(el("circle", cx=f"{x:.1f}", cy=f"{y:.1f}", r="3.5", fill=style.stroke))
             else:
                 parts.append(
                     el(
@@ -78,7 +89,7 @@ def _series(name: str, values: Sequence[float | None]) -> Html:
                         y=f"{y - 3.5:.1f}",
                         width="7",
                         height="7",
-                        fill=style["stroke"],
+                        fill=style.stroke,
                     )
                 )
     return el("g", *parts, class_=f"series-{name}")
@@ -100,28 +111,71 @@ def trend_svg(team: str, points: Sequence[TrendPoint], loc: str, chart_id: str) 
     for g in GRID:
         y = _y(g)
         grid.append(
-            el("line", x1=LEFT, x2=WIDTH - RIGHT, y1=f"{y:.1f}", y2=f"{y:.1f}", stroke="#8c959f",
-               stroke_width="0.5")
+            el(
+                "line",
+                x1=LEFT,
+                x2=WIDTH - RIGHT,
+                y1=f"{y:.1f}",
+                y2=f"{y:.1f}",
+                stroke="#8c959f",
+                stroke_width="0.5",
+            )
         )
         grid.append(
-            el("text", f"{g}%", x=LEFT - 6, y=f"{y + 4:.1f}", text_anchor="end", font_size="11",
-               fill="currentColor")
+            el(
+                "text",
+                f"{g}%",
+                x=LEFT - 6,
+                y=f"{y + 4:.1f}",
+                text_anchor="end",
+                font_size="11",
+                fill="currentColor",
+            )
         )
     labels = [
-        el("text", p.label, x=f"{_x(i, n):.1f}", y=HEIGHT - 10, text_anchor="middle",
-           font_size="11", fill="currentColor")
+        el(
+            "text",
+            p.label,
+            x=f"{_x(i, n):.1f}",
+            y=HEIGHT - 10,
+            text_anchor="middle",
+            font_size="11",
+            fill="currentColor",
+        )
         for i, p in enumerate(points)
     ]
     legend = el(
         "g",
-        el("line", x1=LEFT, x2=LEFT + 24, y1=12, y2=12, stroke=STYLE[IGNORE]["stroke"],
-           stroke_width="2"),
-        el("text", t(loc, "dash.ignore_rate"), x=LEFT + 30, y=16, font_size="12",
-           fill="currentColor"),
-        el("line", x1=LEFT + 180, x2=LEFT + 204, y1=12, y2=12, stroke=STYLE[SAL]["stroke"],
-           stroke_width="2", stroke_dasharray="6 4"),
-        el("text", t(loc, "dash.sal_rate"), x=LEFT + 210, y=16, font_size="12",
-           fill="currentColor"),
+        el(
+            "line",
+            x1=LEFT,
+            x2=LEFT + 24,
+            y1=12,
+            y2=12,
+            stroke=STYLE[IGNORE].stroke,
+            stroke_width="2",
+        ),
+        el(
+            "text",
+            t(loc, "dash.ignore_rate"),
+            x=LEFT + 30,
+            y=16,
+            font_size="12",
+            fill="currentColor",
+        ),
+        el(
+            "line",
+            x1=LEFT + 180,
+            x2=LEFT + 204,
+            y1=12,
+            y2=12,
+            stroke=STYLE[SAL].stroke,
+            stroke_width="2",
+            stroke_dasharray="6 4",
+        ),
+        el(
+            "text", t(loc, "dash.sal_rate"), x=LEFT + 210, y=16, font_size="12", fill="currentColor"
+        ),
     )
     body = [
         el("title", title, id=f"{chart_id}-title"),
@@ -135,7 +189,5 @@ def trend_svg(team: str, points: Sequence[TrendPoint], loc: str, chart_id: str) 
     return Html(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-labelledby="{esc(chart_id)}-title {esc(chart_id)}-desc">'
-        + "".join(body)
-        + "</svg>"
+        f'aria-labelledby="{esc(chart_id)}-title {esc(chart_id)}-desc">' + "".join(body) + "</svg>"
     )

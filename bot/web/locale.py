@@ -58,6 +58,4 @@ def choose(
 ) -> str:
     """The page's language: the one asked for in the query, the one remembered, the
     browser's preferred, or the config's."""
-    return (
-        supported(asked) or supported(remembered) or accepted(accept_language) or default
-    )
+    return supported(asked) or supported(remembered) or accepted(accept_language) or default

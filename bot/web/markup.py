@@ -42,10 +42,15 @@ def attrs(values: Mapping[str, object | None]) -> str:
     return "".join(out)
 
 
+VOID = frozenset({"input", "meta", "br", "hr", "img", "link"})
+
+
 def el(tag: str, *children: object, **attributes: object | None) -> Html:
     """`<tag attributes>children</tag>`; an attribute's `_` in its Python name is `-`
     (`data_ignore_rate` is `data-ignore-rate`), a trailing `_` is dropped (`class_`)."""
     named = {k.rstrip("_").replace("_", "-"): v for k, v in attributes.items()}
+    if tag in VOID:
+        return Html(f"<{tag}{attrs(named)}>")
     return Html(f"<{tag}{attrs(named)}>{join(children)}</{tag}>")
 
 

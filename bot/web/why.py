@@ -1,4 +1,4 @@
-""""Why it moved", in words: from the decompositions of a team's ignore-rate change by
+""" "Why it moved", in words: from the decompositions of a team's ignore-rate change by
 source, rep and campaign (`metrics.shift_share`, docs/why-it-moved.md) the one group that
 moved it most, named with its share of the counted leads, its rate, and whether it moved
 the rate mostly by its mix (more or fewer of its leads) or by its own rate."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 from bot.present.i18n import t
 from bot.web.words import points, rate
@@ -33,15 +34,15 @@ def leader(why: Mapping[str, ShiftShare]) -> Leader | None:
     """The group, among every dimension's leader, with the largest contribution by
     absolute value; on a tie the first dimension of DIMENSIONS."""
     best: Leader | None = None
+    best_size = Fraction(0)
     for dimension in DIMENSIONS:
         shift = why.get(dimension)
         lead = shift.leader if shift else None
         if lead is None or lead.contribution is None:
             continue
-        if best is None or abs(lead.contribution.total) > abs(
-            best.group.contribution.total if best.group.contribution else 0
-        ):
-            best = Leader(dimension, lead)
+        size = abs(lead.contribution.total)
+        if best is None or size > best_size:
+            best, best_size = Leader(dimension, lead), size
     return best
 
 

@@ -29,7 +29,7 @@ def points(delta: float | None, loc: str) -> str:
 
 
 def direction(delta: float | None) -> str:
-    """"up", "down" or "same" (rounded to 0.0); "none" without a comparison."""
+    """ "up", "down" or "same" (rounded to 0.0); "none" without a comparison."""
     if delta is None:
         return "none"
     if abs(delta) < STEADY:
@@ -38,7 +38,7 @@ def direction(delta: float | None) -> str:
 
 
 def verdict(delta: float | None, *, higher_is_worse: bool) -> str | None:
-    """"worse" or "better" for a move, None when there is none."""
+    """ "worse" or "better" for a move, None when there is none."""
     way = direction(delta)
     if way not in ("up", "down"):
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.present.i18n.ack_catalog import ACK
+from bot.present.i18n.dashboard_catalog import DASHBOARD
 from bot.present.i18n.summary_catalog import SUMMARY
 from bot.present.i18n.teams_catalog import TEAMS
 from bot.present.i18n.web_catalog import WEB
@@ -309,3 +310,4 @@ CATALOG.update(SUMMARY)
 CATALOG.update(ACK)
 CATALOG.update(TEAMS)
 CATALOG.update(WEB)
+CATALOG.update(DASHBOARD)
