@@ -434,13 +434,13 @@ class Dashboard:
             (
                 "rep",
                 t(loc, "dash.by_rep"),
-                t(loc, "col.rep"),
+                t(loc, "dash.rep"),
                 [(rep or unassigned, rep or NONE_KEY, c) for rep, c in page.by_rep],
             ),
             (
                 "source",
                 t(loc, "dash.by_source"),
-                t(loc, "col.source"),
+                t(loc, "dash.source"),
                 [(src, src, c) for src, c in page.by_source],
             ),
             (
@@ -720,7 +720,7 @@ class Dashboard:
             t(loc, "dash.outcome"),
             t(loc, "dash.owner"),
             t(loc, "dash.charged_to"),
-            t(loc, "col.source"),
+            t(loc, "dash.source"),
             t(loc, "dash.campaign"),
             t(loc, "dash.team"),
             t(loc, "dash.first_action"),
@@ -841,7 +841,7 @@ class Dashboard:
                 t(loc, "dash.charged_to"),
                 [(r, r) for r in reps] + [(NOBODY_PARAM, t(loc, "report.unassigned"))],
             ),
-            text_input("source", t(loc, "col.source")),
+            text_input("source", t(loc, "dash.source")),
             text_input("campaign", t(loc, "dash.campaign"), t(loc, "dash.campaign_hint")),
             el("button", t(loc, "dash.show"), type="submit"),
             method="get",
@@ -924,7 +924,7 @@ class Dashboard:
         facts = markup.definitions(
             [
                 (t(loc, "dash.team"), link(f"/teams/{quote(r.team, safe='')}", r.team)),
-                (t(loc, "col.source"), f"{r.source} · {r.external_id}"),
+                (t(loc, "dash.source"), f"{r.source} · {r.external_id}"),
                 (t(loc, "dash.company"), r.company or DASH),
                 (t(loc, "dash.campaign"), r.campaign or t(loc, "dash.no_campaign")),
                 (t(loc, "dash.owner"), r.owner_email or t(loc, "report.unassigned")),

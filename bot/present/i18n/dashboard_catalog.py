@@ -83,6 +83,8 @@ DASHBOARD: dict[str, dict[str, str]] = {
     "dash.by_source": {"en": "By source", "ja": "流入元別"},
     "dash.by_campaign": {"en": "By campaign", "ja": "キャンペーン別"},
     "dash.campaign": {"en": "Campaign", "ja": "キャンペーン"},
+    "dash.source": {"en": "Source", "ja": "流入元"},
+    "dash.rep": {"en": "Rep", "ja": "担当者"},
     "dash.no_campaign": {"en": "(no campaign)", "ja": "（キャンペーンなし）"},
     "dash.sort_by": {"en": "Sort by {column}", "ja": "{column}で並べ替え"},
     "dash.no_rows": {"en": "No leads in this period.", "ja": "この期間のリードはありません。"},
