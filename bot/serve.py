@@ -250,6 +250,7 @@ class _Common:
     lull: Lull  # what is answered over HTTP goes before the work in the background
     interval: float  # the outbox workers' longest sleep
     wake: Callable[[], None]  # wakes every platform's sender
+    dashboard_url: str | None = None  # where `/ignorerate dashboard` points; None: off
 
     def count(self, status: str) -> None:
         self.metrics.outbox.labels(status).inc()
@@ -273,7 +274,15 @@ def build_service(
     engine = ready_engine(settings.database_url)
     integrations: list[Integration] = []
     common = _Common(
-        engine, settings, env, clock, Metrics(), Lull(), outbox_interval, wake_all(integrations)
+        engine,
+        settings,
+        env,
+        clock,
+        Metrics(),
+        Lull(),
+        outbox_interval,
+        wake_all(integrations),
+        dashboard_url=f"{dashboard_auth.config.public_url}/" if dashboard_auth else None,
     )
     integrations.append(_teams(common, teams))
     crm = _crm(common)
@@ -409,7 +418,14 @@ def _slack(common: _Common) -> _SlackParts | None:
     )
     worker = OutboxWorker(outbox, common.interval, yield_to=common.lull.wait)
     ctx = SlackContext(
-        engine, common.settings, messenger, directory, clock, common.metrics, common.wake
+        engine,
+        common.settings,
+        messenger,
+        directory,
+        clock,
+        common.metrics,
+        common.wake,
+        dashboard_url=common.dashboard_url,
     )
     socket_mode = bool(app_token)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt")
@@ -489,7 +505,14 @@ def _teams(common: _Common, teams: TeamsSetup | None) -> Integration:
     IGNORERATE_LINK_SECRET, the one-click pages and chart images) and, when some team has a
     webhook, its sender, which runs whether Slack is on or off."""
     engine, settings, clock, metrics = common.engine, common.settings, common.clock, common.metrics
-    outgoing = OutgoingDoor(engine, settings, common.env.teams_outgoing_secret, clock, metrics)
+    outgoing = OutgoingDoor(
+        engine,
+        settings,
+        common.env.teams_outgoing_secret,
+        clock,
+        metrics,
+        dashboard_url=common.dashboard_url,
+    )
     routes: list[BaseRoute] = [Route("/teams/outgoing", outgoing.handle, methods=["POST"])]
     if teams is None:
         return Integration("teams", routes)
