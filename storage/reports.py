@@ -348,6 +348,11 @@ def _cohort_conditions(cohort: Cohort, as_of: ColumnElement[Any]) -> list[Column
     return conditions
 
 
+def in_cohort(cohort: Cohort) -> ColumnElement[bool]:
+    """Whether a lead belongs to the cohort: the condition every count above uses."""
+    return and_(*_cohort_conditions(cohort, literal(cohort.as_of, UtcTimestamp())))
+
+
 def _only(outcomes: tuple[str, ...], then: Any = None, other: Any = None) -> Callable[[str], Any]:
     """A `leaf` for `_outcome`: `then` (1 by default) in the branches of `outcomes`,
     `other` (0 by default) in every other branch."""
