@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -21,8 +22,10 @@ from sqlalchemy import Engine
 
 from bench.generate import Shape, write
 from bot.app import dashboard
+from bot.app.actions import record_actions
 from bot.app.dashboard import NONE_KEY, Cursor, CursorError, LeadFilter, LeadRow, Outcome
-from bot.app.fields import parse_instant
+from bot.app.fields import ActionInput, LeadInput, parse_instant
+from bot.app.handoffs import ingest_leads
 from bot.app.reports import report
 from bot.app.summaries import build_summary
 from bot.app.teams import UnknownTeamError
@@ -33,7 +36,10 @@ from metrics.model import ActionKind
 from metrics.outcomes import first_action, outcome
 from metrics.periods import parse_period
 from metrics.summary import IsoWeek
+from storage.nudges import record_nudges
+from storage.repository import ensure_reps, find_leads
 from tests.builders import read_csv
+from tests.integration.summary_data import settings_for
 from tests.integration.test_generated_dataset import _expected_leads
 
 AS_OF = parse_instant("2026-11-20T15:00:00+09:00")
@@ -315,3 +321,88 @@ def test_bad_periods_teams_and_cursors_are_refused_as_the_report_refuses_them(
     assert page.by_rep == page.by_campaign == []
     assert page.reasons == []
     assert page.why["source"].change is None
+
+
+def test_a_lead_s_timeline_is_complete_and_in_order(engine: Engine, database_url: str) -> None:
+    settings = settings_for(database_url)
+    tz = ZoneInfo("America/New_York")
+    handed = datetime(2026, 11, 3, 10, 0, tzinfo=tz)
+    recorded = handed + timedelta(days=3)
+
+    def act(minutes: int, kind: ActionKind, **fields: str | None) -> ActionInput:
+        return ActionInput(
+            "web",
+            "L1",
+            handed + timedelta(minutes=minutes),
+            kind,
+            fields.get("channel"),
+            fields.get("actor"),
+            fields.get("reason"),
+            fields.get("new_owner"),
+        )
+
+    with engine.begin() as conn:
+        ingest_leads(
+            conn,
+            settings,
+            [LeadInput("web", "L1", handed, "east", "a@example.com", "Ann", "Acme", None, "fall")],
+            recorded,
+        )
+        lead_id = find_leads(conn, [("web", "L1")])[("web", "L1")].id
+        slack = [
+            act(30, ActionKind.REASSIGNED, actor="a@example.com", new_owner="b@example.com"),
+            act(240, ActionKind.COMMENT, actor="b@example.com"),
+        ]
+        assert not record_actions(conn, settings, slack, recorded, "slack").errors
+        webhook = [
+            act(90, ActionKind.CONTACTED, channel="call", actor="b@example.com"),
+            act(24 * 60, ActionKind.CONTACTED, channel="email", actor="b@example.com"),
+        ]
+        assert not record_actions(conn, settings, webhook, recorded, "webhook").errors
+        reps = ensure_reps(conn, ["a@example.com"], recorded)
+    with engine.begin() as conn:
+        record_nudges(
+            conn, [(lead_id, "reminder", 0, reps["a@example.com"])], handed + timedelta(minutes=20)
+        )
+
+    found = dashboard.lead_timeline(engine, settings, lead_id, recorded)
+    assert found is not None
+    row, events = found
+    assert (row.id, row.name, row.company, row.campaign, row.team) == (
+        lead_id,
+        "Ann",
+        "Acme",
+        "fall",
+        "east",
+    )
+    assert row.owner_email == "b@example.com"
+    assert row.charged_to == "b@example.com"  # held it when it was first touched
+    assert row.outcome is Outcome.LATE  # 90 minutes, with an SLA of 60
+    assert row.first_action_at == handed + timedelta(minutes=90)
+    assert [(e.at - handed, e.kind, e.action_kind, e.via) for e in events] == [
+        (timedelta(0), "handoff", None, None),
+        (timedelta(minutes=20), "nudge", None, None),
+        (timedelta(minutes=30), "owner", "reassigned", "slack"),
+        (timedelta(minutes=90), "action", "contacted", "webhook"),
+        (timedelta(minutes=240), "action", "comment", "slack"),
+        (timedelta(days=1), "action", "contacted", "webhook"),
+    ]
+    handoff, nudge, owner, call, _, email = events
+    assert handoff.new_owner_email == "a@example.com"
+    assert (nudge.nudge_kind, nudge.nudge_cycle, nudge.nudged_email) == (
+        "reminder",
+        0,
+        "a@example.com",
+    )
+    assert (owner.actor_email, owner.new_owner_email) == ("a@example.com", "b@example.com")
+    assert (call.channel, call.actor_email) == ("call", "b@example.com")
+    assert email.channel == "email"
+
+    # as of an earlier moment: what had happened by then, and the outcome then
+    earlier = dashboard.lead_timeline(engine, settings, lead_id, handed + timedelta(minutes=75))
+    assert earlier is not None
+    row, events = earlier
+    assert [e.kind for e in events] == ["handoff", "nudge", "owner"]
+    assert row.outcome is Outcome.IGNORED  # due after 60 minutes, untouched at 75
+    assert row.first_action_at is None
+    assert dashboard.lead_timeline(engine, settings, lead_id + 1, recorded) is None
