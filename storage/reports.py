@@ -6,15 +6,17 @@ test_report_matches_pure.py` holds it equal to `metrics.outcomes` on random data
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
     Float,
     Select,
+    Table,
     and_,
     case,
     func,
@@ -27,7 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import ColumnElement
 
 from metrics.rates import Counts
-from storage.tables import Lead, LeadOwner, Rep, Team
+from storage.action_rules import qualifying
+from storage.tables import Action, Lead, LeadOwner, Rep, Team
 from storage.types import UtcTimestamp, least, seconds_between
 
 L = Lead.__table__.c
@@ -106,18 +109,21 @@ def attributed_rep_expression(as_of: datetime) -> ColumnElement[Any]:
     return _attributed_rep(literal(as_of, UtcTimestamp()))
 
 
-def _per_lead(cohort: Cohort, *, attributed: bool = True) -> Select[Any]:
+def _per_lead(cohort: Cohort, *, attributed: bool = True, campaign: bool = False) -> Select[Any]:
     """One row per lead of the cohort: who it is charged to, its source, its outcome.
     Without `attributed`, the rep is left out: finding the owner at the moment that counts
-    reads the owner history, which totals do not need."""
+    reads the owner history, which totals do not need. With `campaign`, the lead's
+    campaign too (None: none)."""
     as_of = literal(cohort.as_of, UtcTimestamp())
     outcome = _outcome(as_of)
     actioned = outcome.in_(["on_time", "late"])
     conditions = _cohort_conditions(cohort, as_of)
     rep = _attributed_rep(as_of) if attributed else literal(None)
+    extra = [L.campaign.label("campaign")] if campaign else []
     return select(
         rep.label("rep"),
         L.source.label("source"),
+        *extra,
         outcome.label("outcome"),
         case((and_(actioned, L.first_action_kind == "rejected"), 1), else_=0).label("rejected"),
         case((actioned, seconds_between(L.first_action_at, L.handed_off_at))).label("secs"),
@@ -126,15 +132,21 @@ def _per_lead(cohort: Cohort, *, attributed: bool = True) -> Select[Any]:
 
 @dataclass(frozen=True)
 class Breakdown:
-    """A cohort's counts in total, per attributed rep (id; None: unassigned) and per source."""
+    """A cohort's counts in total, per attributed rep (id; None: unassigned), per source
+    and, when asked for, per campaign (None: no campaign)."""
 
     totals: Counts
     by_rep: dict[int | None, Counts]
     by_source: dict[str, Counts]
+    by_campaign: dict[str | None, Counts] = field(default_factory=dict)
 
 
 _FIELDS = ("handed_off", "excluded", "pending", "ignored", "on_time", "late", "rejected")
-TOTAL, REP, SOURCE = 0, 1, 2
+TOTAL = 0  # the index of the total among a grouping's sets; key i is at i + 1
+
+# What `_grouped` reads: a statement with one row per lead (of a cohort, or of several,
+# tagged), its `outcome`, `rejected` and `secs` columns, and the grouping keys.
+PerLead = Select[Any] | CompoundSelect[Any]
 
 
 def _tally_columns(c: Any) -> list[ColumnElement[Any]]:
@@ -157,83 +169,104 @@ def _mid(rn: Any, n: Any) -> ColumnElement[bool]:
     return or_(rn == (n + 1) // 2, rn == (n + 2) // 2)
 
 
-def _breakdown_postgresql(conn: Connection, cohort: Cohort) -> Breakdown:
-    """One scan: GROUPING SETS give the total, per rep and per source together, and
+Grouped = tuple[Counts, dict[str, dict[Any, Counts]]]
+
+
+def _grouped_postgresql(conn: Connection, rows: PerLead, keys: Sequence[str]) -> Grouped:
+    """One scan: GROUPING SETS give the total and each key's groups together, and
     percentile_cont the median (interpolated: the mean of the two middle values)."""
-    c = _per_lead(cohort).subquery("per_lead").c
-    grouping = func.grouping(c.rep, c.source)  # 3: total, 1: per rep, 2: per source
+    c = rows.subquery("per_lead").c
+    cols = [c[k] for k in keys]
+    full = (1 << len(keys)) - 1  # grouping(): a bit set for each key rolled up
+    which = {full ^ (1 << (len(keys) - 1 - i)): k for i, k in enumerate(keys)}
     stmt = select(
-        grouping,
-        c.rep,
-        c.source,
+        func.grouping(*cols),
+        *cols,
         *_tally_columns(c),
         func.percentile_cont(0.5).within_group(c.secs),
-    ).group_by(func.grouping_sets(literal_column("()"), c.rep, c.source))
-    sets: dict[int, dict[Any, Counts]] = {TOTAL: {}, REP: {}, SOURCE: {}}
-    which = {3: TOTAL, 1: REP, 2: SOURCE}
-    for g, rep, source, *numbers, median in conn.execute(stmt):
-        kind = which[g]
-        key = None if kind == TOTAL else rep if kind == REP else source
-        sets[kind][key] = _counts(numbers, None if median is None else float(median))
-    return Breakdown(sets[TOTAL].get(None, Counts()), sets[REP], sets[SOURCE])
+    ).group_by(func.grouping_sets(literal_column("()"), *cols))
+    total = Counts()
+    per: dict[str, dict[Any, Counts]] = {k: {} for k in keys}
+    for g, *row in conn.execute(stmt):
+        values, numbers, median = row[: len(keys)], row[len(keys) : -1], row[-1]
+        counts = _counts(numbers, None if median is None else float(median))
+        if g == full:
+            total = counts
+        else:
+            key = which[g]
+            per[key][values[keys.index(key)]] = counts
+    return total, per
 
 
-def _breakdown_sqlite(conn: Connection, cohort: Cohort) -> Breakdown:
-    """Two scans: counts per (rep, source), added up here (they are additive); then the
-    three medians from one materialised, ranked set of actioned leads."""
-    c = _per_lead(cohort).subquery("per_lead").c
-    stmt = select(c.rep, c.source, *_tally_columns(c)).group_by(c.rep, c.source)
+def _grouped_sqlite(conn: Connection, rows: PerLead, keys: Sequence[str]) -> Grouped:
+    """Two scans: counts per combination of the keys, added up here (they are additive);
+    then the medians from one materialised, ranked set of actioned leads."""
+    c = rows.subquery("per_lead").c
+    cols = [c[k] for k in keys]
+    stmt = select(*cols, *_tally_columns(c)).group_by(*cols)
     total: list[int] = [0] * len(_FIELDS)
-    reps: dict[Any, list[int]] = {}
-    sources: dict[Any, list[int]] = {}
-    for rep, source, *numbers in conn.execute(stmt):
-        for bucket in (
-            total,
-            reps.setdefault(rep, [0] * len(_FIELDS)),
-            sources.setdefault(source, [0] * len(_FIELDS)),
-        ):
+    per: dict[str, dict[Any, list[int]]] = {k: {} for k in keys}
+    for row in conn.execute(stmt):
+        values, numbers = row[: len(keys)], row[len(keys) :]
+        buckets = [total] + [
+            per[k].setdefault(v, [0] * len(_FIELDS)) for k, v in zip(keys, values, strict=True)
+        ]
+        for bucket in buckets:
             for i, value in enumerate(numbers):
                 bucket[i] += int(value)
-    medians = _medians_sqlite(conn, cohort)
-    return Breakdown(
+    medians = _medians_sqlite(conn, rows, keys)
+    return (
         _counts(total, medians[TOTAL].get(None)) if total[0] else Counts(),
-        {k: _counts(v, medians[REP].get(k)) for k, v in reps.items()},
-        {k: _counts(v, medians[SOURCE].get(k)) for k, v in sources.items()},
+        {
+            k: {v: _counts(n, medians[i].get(v)) for v, n in per[k].items()}
+            for i, k in enumerate(keys, start=1)
+        },
     )
 
 
-def _medians_sqlite(conn: Connection, cohort: Cohort) -> dict[int, dict[Any, float]]:
-    per = _per_lead(cohort).cte("actioned").prefix_with("MATERIALIZED")
+def _medians_sqlite(
+    conn: Connection, rows: PerLead, keys: Sequence[str]
+) -> dict[int, dict[Any, float]]:
+    per = rows.cte("actioned").prefix_with("MATERIALIZED")
     a = per.c
+    ranks: list[ColumnElement[Any]] = [
+        func.row_number().over(order_by=a.secs).label("rn_0"),
+        func.count().over().label("n_0"),
+    ]
+    for i, k in enumerate(keys, start=1):
+        ranks += [
+            func.row_number().over(partition_by=a[k], order_by=a.secs).label(f"rn_{i}"),
+            func.count().over(partition_by=a[k]).label(f"n_{i}"),
+        ]
     ranked = (
-        select(
-            a.rep,
-            a.source,
-            a.secs,
-            func.row_number().over(order_by=a.secs).label("rn_t"),
-            func.count().over().label("n_t"),
-            func.row_number().over(partition_by=a.rep, order_by=a.secs).label("rn_r"),
-            func.count().over(partition_by=a.rep).label("n_r"),
-            func.row_number().over(partition_by=a.source, order_by=a.secs).label("rn_s"),
-            func.count().over(partition_by=a.source).label("n_s"),
-        )
+        select(*(a[k] for k in keys), a.secs, *ranks)
         .where(a.secs.is_not(None))
         .cte("ranked")
         .prefix_with("MATERIALIZED")
     )
     r = ranked.c
     stmt = union_all(
-        select(literal(TOTAL), literal(None), func.avg(r.secs)).where(_mid(r.rn_t, r.n_t)),
-        select(literal(REP), r.rep, func.avg(r.secs)).where(_mid(r.rn_r, r.n_r)).group_by(r.rep),
-        select(literal(SOURCE), r.source, func.avg(r.secs))
-        .where(_mid(r.rn_s, r.n_s))
-        .group_by(r.source),
+        select(literal(TOTAL), literal(None), func.avg(r.secs)).where(_mid(r.rn_0, r.n_0)),
+        *(
+            select(literal(i), r[k], func.avg(r.secs))
+            .where(_mid(r[f"rn_{i}"], r[f"n_{i}"]))
+            .group_by(r[k])
+            for i, k in enumerate(keys, start=1)
+        ),
     )
-    out: dict[int, dict[Any, float]] = {TOTAL: {}, REP: {}, SOURCE: {}}
+    out: dict[int, dict[Any, float]] = {i: {} for i in range(len(keys) + 1)}
     for kind, key, median in conn.execute(stmt):
         if median is not None:
             out[kind][key] = float(median)
     return out
+
+
+def _grouped(conn: Connection, rows: PerLead, keys: Sequence[str]) -> Grouped:
+    """The counts of `rows` in total and by each key: the one tally every grouping uses,
+    so that the groups of any key add up to the same total."""
+    if conn.dialect.name == "postgresql":
+        return _grouped_postgresql(conn, rows, keys)
+    return _grouped_sqlite(conn, rows, keys)
 
 
 def _counts(numbers: list[Any], median: float | None) -> Counts:
@@ -241,10 +274,64 @@ def _counts(numbers: list[Any], median: float | None) -> Counts:
     return Counts(**values, median_first_action_seconds=median)
 
 
-def breakdown(conn: Connection, cohort: Cohort) -> Breakdown:
-    if conn.dialect.name == "postgresql":
-        return _breakdown_postgresql(conn, cohort)
-    return _breakdown_sqlite(conn, cohort)
+def breakdown(conn: Connection, cohort: Cohort, *, campaign: bool = False) -> Breakdown:
+    """The cohort's counts in total, per attributed rep and per source (and, with
+    `campaign`, per campaign), from one tally of one row per lead."""
+    keys = ("rep", "source", "campaign") if campaign else ("rep", "source")
+    totals, per = _grouped(conn, _per_lead(cohort, campaign=campaign), keys)
+    return Breakdown(totals, per["rep"], per["source"], per.get("campaign", {}))
+
+
+@dataclass(frozen=True)
+class Window:
+    """One team's leads handed off in [start, end): a cohort among several read at once."""
+
+    team_id: int
+    start: datetime
+    end: datetime
+
+
+def totals_by_window(conn: Connection, windows: Sequence[Window], as_of: datetime) -> list[Counts]:
+    """The totals of each window's cohort as of `as_of`, in the order given, in one
+    statement: each window's rows are `breakdown`'s (tagged with the window's place) and
+    are tallied by the same grouping, so each equals `breakdown(...).totals` of that
+    cohort. Windows may overlap (a lead counts in each of its windows)."""
+    if not windows:
+        return []
+    branches = [
+        _per_lead(Cohort(w.start, w.end, as_of, w.team_id), attributed=False).add_columns(
+            literal_column(str(int(i))).label("window")
+        )
+        for i, w in enumerate(windows)
+    ]
+    rows: PerLead = branches[0] if len(branches) == 1 else union_all(*branches)
+    _, per = _grouped(conn, rows, ("window",))
+    return [per["window"].get(i, Counts()) for i in range(len(windows))]
+
+
+def rejection_reasons(conn: Connection, cohort: Cohort) -> list[tuple[str | None, int]]:
+    """The reason of each rejected lead of the cohort (the leads `Counts.rejected`
+    counts: actioned, their first qualifying action a rejection), by reason: the reason of
+    that first action (on equal times, the one recorded first, as the summary columns
+    chose it). Most leads first, then by reason; the counts add up to `rejected`."""
+    actions = cast(Table, Action.__table__)
+    first_reason = (
+        select(actions.c.reason)
+        .where(
+            actions.c.lead_id == L.id,
+            actions.c.at == L.first_action_at,
+            qualifying(actions),
+        )
+        .order_by(actions.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    per = _per_lead(cohort, attributed=False)
+    rejected = per.selected_columns.rejected
+    c = per.add_columns(case((rejected == 1, first_reason)).label("reason")).subquery().c
+    stmt = select(c.reason, func.count()).where(c.rejected == 1).group_by(c.reason)
+    found = [(reason, int(n)) for reason, n in conn.execute(stmt)]
+    return sorted(found, key=lambda rn: (-rn[1], rn[0] is None, rn[0] or ""))
 
 
 ACTIONED = ("on_time", "late")
@@ -259,6 +346,11 @@ def _cohort_conditions(cohort: Cohort, as_of: ColumnElement[Any]) -> list[Column
     if cohort.team_id is not None:
         conditions.append(L.team_id == cohort.team_id)
     return conditions
+
+
+def in_cohort(cohort: Cohort) -> ColumnElement[bool]:
+    """Whether a lead belongs to the cohort: the condition every count above uses."""
+    return and_(*_cohort_conditions(cohort, literal(cohort.as_of, UtcTimestamp())))
 
 
 def _only(outcomes: tuple[str, ...], then: Any = None, other: Any = None) -> Callable[[str], Any]:
