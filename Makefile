@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench clean
+.PHONY: run test demo lint typecheck check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)
 # The whole suite, on SQLite and PostgreSQL (TEST_DATABASE_URL; CI=true fails without it).
 test: $(STAMP)
 	$(BIN)/pytest
+
+# A look without Slack: made-up data in ./ignorerate-demo, the dashboard on 127.0.0.1:8765.
+demo: $(STAMP)
+	$(BIN)/ignorerate demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -442,6 +442,62 @@ def serve_command(obj: Context, host: str, port: int, log_level: str) -> None:
         sys.exit(3)
 
 
+@main.command("demo")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("ignorerate-demo"),
+    show_default=True,
+    help="Where the demo's database and files go; an earlier demo there is replaced.",
+)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--leads", default=None, type=click.IntRange(100, 200_000), help="How many.")
+@click.option("--build-only", is_flag=True, help="Build the demo's database, then stop.")
+@click.pass_obj
+def demo_command(
+    obj: Context, directory: Path, port: int, leads: int | None, build_only: bool
+) -> None:
+    """A look without Slack: three months of made-up leads for three teams in a database
+    of their own (DIR/demo.db, SQLite), and the dashboard on http://127.0.0.1:PORT, whose
+    sign-in offers the demo's people (an admin, a manager, a rep). That sign-in exists
+    only here, and answers only on this computer."""
+    import uvicorn
+
+    from bot.app.demo import DEMO_LEADS, DEMO_PEOPLE, DemoError, build
+    from bot.serve import build_service
+    from bot.web.demo import DemoAuth
+
+    directory.mkdir(parents=True, exist_ok=True)
+    click.echo(f"building the demo in {directory} ...", err=True)
+    try:
+        settings = build(directory, obj.clock.now(), leads=leads or DEMO_LEADS)
+    except (DemoError, OSError) as err:
+        fail(str(err), code=1)
+    if build_only:
+        click.echo(f"built {directory / 'demo.db'}")
+        return
+    url = f"http://127.0.0.1:{port}"
+    auth = DemoAuth(settings, obj.clock, DEMO_PEOPLE, url)
+    # nothing of the environment but the demo's database: no Slack, Teams or CRM here
+    environment = read_environment({"PUBLIC_BASE_URL": url})
+    service = build_service(
+        settings, environment, obj.clock, scheduler_interval=None, dashboard_auth=auth
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(service.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    click.echo(f"the dashboard: {url}/ (Ctrl-C stops it)")
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn raises the SIGINT it handled again, once done
+        pass
+    finally:
+        service.stop()
+    if not server.started:  # e.g. the port is taken: uvicorn said why
+        sys.exit(3)
+
+
 @main.command("summary")
 @click.option("--team", "team_name", required=True, help="The team, as named in the config.")
 @click.option("--week", required=True, help="The ISO week it reports, e.g. 2026-W47.")

@@ -19,6 +19,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web import SlackResponse
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from bot.app.crm import CrmHealth, CrmSource, health, sync_once
@@ -44,6 +45,7 @@ from bot.teams.ack.links import ack_routes
 from bot.teams.messenger import DEFAULT_TIMEOUT, TeamsMessenger
 from bot.teams.outgoing import OutgoingDoor
 from bot.teams.sender import teams_outbox
+from bot.web.auth import WebAuth, auth_config
 from storage.engine import Engine
 from storage.migrate import ready_engine
 
@@ -61,6 +63,7 @@ class Integration:
     routes: list[BaseRoute] = field(default_factory=list)
     worker: OutboxWorker | None = None
     gated: bool = False
+    middleware: list[Middleware] = field(default_factory=list)  # around every route
 
 
 @dataclass
@@ -247,6 +250,7 @@ class _Common:
     lull: Lull  # what is answered over HTTP goes before the work in the background
     interval: float  # the outbox workers' longest sleep
     wake: Callable[[], None]  # wakes every platform's sender
+    dashboard_url: str | None = None  # where `/ignorerate dashboard` points; None: off
 
     def count(self, status: str) -> None:
         self.metrics.outbox.labels(status).inc()
@@ -259,14 +263,26 @@ def build_service(
     outbox_interval: float = 5.0,
     *,
     scheduler_interval: float | None = 60.0,
+    dashboard_auth: WebAuth | None = None,
 ) -> Service:
     """`scheduler_interval` None: no SLA sweep or summaries in this process (tests that
-    drive ticks by hand)."""
+    drive ticks by hand). `dashboard_auth`: the dashboard's sign-in when not the one the
+    environment configures (the demo's)."""
     teams = teams_setup(settings, env)  # first: a missing variable stops the start at once
+    if dashboard_auth is None:
+        dashboard_auth = _dashboard_auth(settings, env, clock)
     engine = ready_engine(settings.database_url)
     integrations: list[Integration] = []
     common = _Common(
-        engine, settings, env, clock, Metrics(), Lull(), outbox_interval, wake_all(integrations)
+        engine,
+        settings,
+        env,
+        clock,
+        Metrics(),
+        Lull(),
+        outbox_interval,
+        wake_all(integrations),
+        dashboard_url=f"{dashboard_auth.config.public_url}/" if dashboard_auth else None,
     )
     integrations.append(_teams(common, teams))
     crm = _crm(common)
@@ -274,6 +290,12 @@ def build_service(
     slack = _slack(common)
     if slack is not None:
         integrations.append(slack.integration)
+    if dashboard_auth is not None:
+        integrations.append(
+            Integration(
+                "dashboard", list(dashboard_auth.routes), middleware=dashboard_auth.middleware()
+            )
+        )
     door = HandoffDoor(
         engine,
         settings,
@@ -293,6 +315,7 @@ def build_service(
         door,
         slack.bolt if slack is not None else None,
         extra_routes=[route for i in integrations for route in i.routes],
+        middleware=[m for i in integrations for m in i.middleware],
         answers_later=answers_later,
         background=slack.clicks if slack is not None else None,
         verifier=slack.verifier if slack is not None else None,
@@ -395,7 +418,14 @@ def _slack(common: _Common) -> _SlackParts | None:
     )
     worker = OutboxWorker(outbox, common.interval, yield_to=common.lull.wait)
     ctx = SlackContext(
-        engine, common.settings, messenger, directory, clock, common.metrics, common.wake
+        engine,
+        common.settings,
+        messenger,
+        directory,
+        clock,
+        common.metrics,
+        common.wake,
+        dashboard_url=common.dashboard_url,
     )
     socket_mode = bool(app_token)
     listeners = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt")
@@ -475,7 +505,14 @@ def _teams(common: _Common, teams: TeamsSetup | None) -> Integration:
     IGNORERATE_LINK_SECRET, the one-click pages and chart images) and, when some team has a
     webhook, its sender, which runs whether Slack is on or off."""
     engine, settings, clock, metrics = common.engine, common.settings, common.clock, common.metrics
-    outgoing = OutgoingDoor(engine, settings, common.env.teams_outgoing_secret, clock, metrics)
+    outgoing = OutgoingDoor(
+        engine,
+        settings,
+        common.env.teams_outgoing_secret,
+        clock,
+        metrics,
+        dashboard_url=common.dashboard_url,
+    )
     routes: list[BaseRoute] = [Route("/teams/outgoing", outgoing.handle, methods=["POST"])]
     if teams is None:
         return Integration("teams", routes)
@@ -525,6 +562,19 @@ def crm_senders(engine: Engine, settings: Settings, clock: Clock) -> list[Sender
     if hs is not None and writes_back(settings, "hubspot"):
         senders.append(HubspotSender(engine, hs, clock=clock))
     return senders
+
+
+def _dashboard_auth(settings: Settings, env: Environment, clock: Clock) -> WebAuth | None:
+    """The dashboard's sign-in as the environment configures it; None (the dashboard off)
+    when it names none of its settings. Half of them stops the start, naming what is
+    missing (`auth_config`)."""
+    if not (env.session_secret or env.oidc_client_id or env.oidc_client_secret):
+        log.info(
+            "dashboard off: set IGNORERATE_SESSION_SECRET, IGNORERATE_OIDC_CLIENT_ID, "
+            "IGNORERATE_OIDC_CLIENT_SECRET and PUBLIC_BASE_URL to serve it"
+        )
+        return None
+    return WebAuth(auth_config(env), settings, clock)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -61,6 +62,7 @@ class Server:
     handoff: HandoffDoor
     bolt: App | None
     extra_routes: Sequence[BaseRoute] = ()  # e.g. bot.http.charts.chart_route
+    middleware: Sequence[Middleware] = ()  # e.g. the dashboard's session
     # button clicks answered here and dispatched to Bolt on `background` (module docstring)
     answers_later: Callable[[str], bool] | None = None
     background: Executor | None = None
@@ -220,7 +222,8 @@ class Server:
                 Route("/healthz", self.healthz, methods=["GET"]),
                 Route("/metrics", self.prometheus, methods=["GET"]),
                 *self.extra_routes,
-            ]
+            ],
+            middleware=list(self.middleware),
         )
         app.add_middleware(_Foreground, lull=self.lull)
         return app

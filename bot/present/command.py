@@ -11,6 +11,7 @@ from bot.present.i18n import t
 
 DEFAULT_PERIOD = "last-7-days"
 HELP_WORDS = {"help", "ヘルプ", "使い方", "?"}
+DASHBOARD_WORDS = {"dashboard", "ダッシュボード"}
 PUBLIC_WORDS = {"public", "公開"}
 TEAM_PREFIXES = ("team:", "チーム:")
 BY_PREFIXES = ("by:", "内訳:")
@@ -24,6 +25,7 @@ class ReportRequest:
     by: str | None = None
     public: bool = False
     help: bool = False
+    dashboard: bool = False  # the link to the dashboard, and nothing else
 
 
 class CommandError(ValueError):
@@ -31,7 +33,8 @@ class CommandError(ValueError):
 
 
 def parse_command(text: str, locale: str) -> ReportRequest:
-    """`[PERIOD] [team:NAME] [by:rep|source] [public]` in any order; `help` alone.
+    """`[PERIOD] [team:NAME] [by:rep|source] [public]` in any order; `help` or `dashboard`
+    alone.
     Full-width characters and the ideographic space are read as their ASCII forms."""
     tokens = unicodedata.normalize("NFKC", text or "").split()
     period: str | None = None
@@ -42,6 +45,8 @@ def parse_command(text: str, locale: str) -> ReportRequest:
         low = token.lower()
         if low in HELP_WORDS:
             return ReportRequest(help=True)
+        if low in DASHBOARD_WORDS and len(tokens) == 1:
+            return ReportRequest(dashboard=True)
         if low in PUBLIC_WORDS:
             public = True
         elif low.startswith(TEAM_PREFIXES):
@@ -65,3 +70,10 @@ def parse_command(text: str, locale: str) -> ReportRequest:
         else:
             raise CommandError(t(locale, "command.two_periods", first=period, second=token))
     return ReportRequest(period or DEFAULT_PERIOD, team, by, public)
+
+
+def dashboard_answer(url: str | None, locale: str) -> str:
+    """The answer to `dashboard`: its link, or who turns it on when it is off (`url` None)."""
+    if url is None:
+        return t(locale, "command.dashboard_off")
+    return t(locale, "command.dashboard", url=url)

@@ -45,6 +45,7 @@ class SlackContext:
     clock: Clock
     metrics: SlackCounters
     wake_outbox: Callable[[], None] = field(default=lambda: None)
+    dashboard_url: str | None = None  # None: the dashboard is off
 
     @property
     def locale(self) -> str:

@@ -36,7 +36,7 @@ from bot.app.reports import report
 from bot.body import BodyTooLargeError, read_body
 from bot.clock import Clock
 from bot.config import ConfigError, Settings, TeamConfig
-from bot.present.command import CommandError, parse_command
+from bot.present.command import CommandError, dashboard_answer, parse_command
 from bot.present.i18n import t
 from bot.teams.cards import report_card
 from metrics.errors import PeriodError
@@ -95,6 +95,7 @@ class OutgoingDoor:
     secret: str | None  # TEAMS_OUTGOING_SECRET, base64 as Teams shows it
     clock: Clock
     metrics: OutgoingCounters
+    dashboard_url: str | None = None  # None: the dashboard is off
 
     def __post_init__(self) -> None:
         if self.secret is not None:
@@ -161,6 +162,8 @@ class OutgoingDoor:
             return _reply_text(f"{err}\n\n{usage}")
         if asked.help:
             return _reply_text(usage)
+        if asked.dashboard:
+            return _reply_text(dashboard_answer(self.dashboard_url, loc))
         try:
             team = self._team(channel, asked.team)
             result = report(

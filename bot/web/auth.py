@@ -332,8 +332,14 @@ class WebAuth:
         identity = verified_identity(claims)
         if identity is None:
             return self._refusal(_RefusedError("web.email_unverified", 403))
+        self.start_session(request, identity)
+        return RedirectResponse(target, status_code=303)
+
+    def start_session(self, request: Request, identity: Identity) -> None:
+        """`identity` is signed in from now on, in a session of its own: nothing from
+        before the sign-in survives it (a cookie from before never becomes signed in)."""
         session = request.session
-        session.clear()  # nothing from before the sign-in survives it
+        session.clear()
         session.update(
             {
                 "sid": secrets.token_urlsafe(24),
@@ -343,7 +349,6 @@ class WebAuth:
                 CSRF_FIELD: secrets.token_urlsafe(32),
             }
         )
-        return RedirectResponse(target, status_code=303)
 
     async def logout_page(self, request: Request) -> Response:
         loc = self.locale

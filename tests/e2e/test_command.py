@@ -152,3 +152,28 @@ def test_a_command_whose_form_says_payload_is_still_answered(
     assert data.command("UA", text, fields_too=fields).status_code == 200
     assert answer in words(data.slack.wait_for_response(before + 1)[-1])
     assert data.service.metrics.registry.get_sample_value("ignorerate_listener_errors_total") == 0
+
+
+DASHBOARD_ENV = {
+    "IGNORERATE_SESSION_SECRET": "s" * 40,
+    "IGNORERATE_OIDC_CLIENT_ID": "client",
+    "IGNORERATE_OIDC_CLIENT_SECRET": "secret",
+    "IGNORERATE_OIDC_ISSUER": "http://127.0.0.1:9",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
+}
+
+
+@pytest.mark.one_backend
+def test_dashboard_answers_with_its_link_or_says_it_is_off(database_url: str) -> None:
+    with running_bot(database_url) as off:
+        reply = ask(off, "UBOSS", "dashboard")
+        assert "not turned on" in words(reply)
+        assert "IGNORERATE_OIDC_CLIENT_ID" in words(reply)
+        assert reply["response_type"] == "ephemeral"
+    with running_bot(database_url, env_extra=DASHBOARD_ENV, locale="ja") as on:
+        reply = ask(on, "UBOSS", "ダッシュボード")
+        assert reply["text"] == "ダッシュボード: http://127.0.0.1:3000/"
+        assert reply["response_type"] == "ephemeral"
+        # with anything else it is not the dashboard word but a period, and says so
+        assert "dashboard" in words(ask(on, "UBOSS", "dashboard public"))
+        assert "ダッシュボード: http" not in words(ask(on, "UBOSS", "dashboard public"))

@@ -14,10 +14,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from bench.generate import Shape, write
@@ -30,7 +33,7 @@ from bot.app.reports import report
 from bot.app.summaries import build_summary
 from bot.app.teams import UnknownTeamError
 from bot.cli import main
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, parse_settings
 from metrics.errors import PeriodError
 from metrics.model import ActionKind
 from metrics.outcomes import first_action, outcome
@@ -41,6 +44,12 @@ from storage.repository import ensure_reps, find_leads
 from tests.builders import read_csv
 from tests.integration.summary_data import settings_for
 from tests.integration.test_generated_dataset import _expected_leads
+from tests.integration.test_report_matches_pure import (
+    Scenario,
+    _minutes,
+    _store_and_model,
+    scenario,
+)
 
 AS_OF = parse_instant("2026-11-20T15:00:00+09:00")
 TEAMS = ("enterprise", "emea", "smb")
@@ -406,3 +415,50 @@ def test_a_lead_s_timeline_is_complete_and_in_order(engine: Engine, database_url
     assert row.outcome is Outcome.IGNORED  # due after 60 minutes, untouched at 75
     assert row.first_action_at is None
     assert dashboard.lead_timeline(engine, settings, lead_id + 1, recorded) is None
+
+
+@settings(max_examples=40)
+@given(scenario(), st.integers(1, 6))
+def test_on_random_leads_the_list_pages_and_filters_as_the_report_counts(
+    engine: Engine, database_url: str, case: Scenario, limit: int
+) -> None:
+    """Handoffs on an hourly grid, so that many leads share a handoff time: keyset paging
+    must still give each lead once, and every filter the report's count."""
+    leads, actions, _, _, as_of_min, batches = case
+    _store_and_model(engine, leads, actions, batches)
+    config = parse_settings(
+        {
+            "timezone": "UTC",
+            "teams": [{"name": "t", "timezone": "UTC", "sla": {"minutes": 60}}],
+        },
+        "test.yml",
+        {"DATABASE_URL": database_url},
+    )
+    as_of = _minutes(as_of_min)
+    period = "2026-10-01..2026-10-02"  # the grid's last hour, 2026-10-03T00:00, is outside
+    now = report(engine, config, period, as_of, "t")
+    (tile,) = dashboard.overview(engine, config, period, as_of, ["t"])
+    assert tile.current == now.totals
+    assert tile.previous == report(engine, config, "2026-09-29..2026-09-30", as_of, "t").totals
+
+    def listed(**narrow: Any) -> list[LeadRow]:
+        wanted = replace(LeadFilter(teams=("t",), period_text=period), **narrow)
+        rows: list[LeadRow] = []
+        after: Cursor | None = None
+        while True:
+            page = dashboard.leads(engine, config, wanted, as_of, limit=limit, after=after)
+            rows += page.rows
+            if page.next is None:
+                return rows
+            after = page.next
+
+    everything = listed()
+    assert len({r.id for r in everything}) == len(everything) == now.totals.handed_off
+    order = [(r.handed_off_at, r.id) for r in everything]
+    assert order == sorted(order, reverse=True)
+    for wanted in Outcome:
+        assert len(listed(outcome=wanted)) == getattr(now.totals, wanted.value)
+    for rep, counts in now.by_rep:
+        rows = listed(rep=NONE_KEY if rep is None else rep)
+        assert len(rows) == counts.handed_off
+        assert {r.charged_to for r in rows} == {rep}

@@ -53,6 +53,9 @@ def activity(text: str, channel: str = CHANNEL) -> bytes:
     ).encode()
 
 
+DASHBOARD = "https://ignorerate.example.com/"
+
+
 @pytest.fixture
 def ask(engine: Engine) -> Iterator[Any]:
     settings = parse_settings(CONFIG, "test.yml", env={})
@@ -62,7 +65,9 @@ def ask(engine: Engine) -> Iterator[Any]:
         for i in range(4)
     ]
     receive_handoffs(engine, settings, leads, handed)
-    door = OutgoingDoor(engine, settings, SECRET, FixedClock(NOW), Metrics())
+    door = OutgoingDoor(
+        engine, settings, SECRET, FixedClock(NOW), Metrics(), dashboard_url=DASHBOARD
+    )
     app = Starlette(routes=[Route("/teams/outgoing", door.handle, methods=["POST"])])
     with serve(app) as url, httpx.Client(timeout=10) as http:
 
@@ -130,6 +135,11 @@ def test_another_team_or_an_unknown_channel_is_refused_in_words(ask: Any) -> Non
 
 
 @pytest.mark.one_backend
+def test_dashboard_answers_with_its_link(ask: Any) -> None:
+    answer = ask(activity("<at>IgnoreRate</at> dashboard")).json()["text"]
+    assert answer == f"The dashboard: {DASHBOARD}"
+
+
 def test_help_and_japanese_periods(ask: Any) -> None:
     assert "Usage" in ask(activity("<at>IgnoreRate</at> help")).json()["text"]
     assert ask(activity("<at>IgnoreRate</at> 先月")).json()["attachments"]

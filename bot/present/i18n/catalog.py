@@ -189,13 +189,27 @@ CATALOG: dict[str, dict[str, str]] = {
         "`2026-10-01..2026-10-15`, `先月`… (default `last-7-days`)\n"
         "• `team:NAME`: another team (`team:all` for admins)\n"
         "• `by:rep` or `by:source`: a breakdown\n"
-        "• `public`: post the answer in the channel instead of only to you",
+        "• `public`: post the answer in the channel instead of only to you\n"
+        "• `dashboard`: the link to the dashboard",
         "ja": "*使い方:* `/ignorerate [期間] [team:チーム名] [by:rep|source] [public]`\n"
         "• 期間: `先月`、`今週`、`過去7日`、`last-month`、`2026-Q3`、`2026-W47`、"
         "`2026-10-01..2026-10-15` など（省略時は `last-7-days`）\n"
         "• `team:チーム名`: 別のチーム（管理者は `team:all` で全体）\n"
         "• `by:rep` または `by:source`: 内訳\n"
-        "• `public`: 自分だけでなくチャンネルに表示",
+        "• `public`: 自分だけでなくチャンネルに表示\n"
+        "• `dashboard`: ダッシュボードへのリンク",
+    },
+    "command.dashboard": {
+        "en": "The dashboard: {url}",
+        "ja": "ダッシュボード: {url}",
+    },
+    "command.dashboard_off": {
+        "en": "The dashboard is not turned on here. An admin turns it on with "
+        "IGNORERATE_SESSION_SECRET, IGNORERATE_OIDC_CLIENT_ID, IGNORERATE_OIDC_CLIENT_SECRET "
+        "and PUBLIC_BASE_URL (the README's Dashboard section).",
+        "ja": "ダッシュボードはまだ有効になっていません。管理者が IGNORERATE_SESSION_SECRET、"
+        "IGNORERATE_OIDC_CLIENT_ID、IGNORERATE_OIDC_CLIENT_SECRET、PUBLIC_BASE_URL を設定すると"
+        "有効になります（README の Dashboard の節）。",
     },
     "command.bad_option": {
         "en": "I don't know `{token}`. {detail}",
@@ -231,11 +245,13 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "**Usage:** @IgnoreRate [PERIOD] [team:NAME] [by:rep|source]\n\n"
         "PERIOD: last-month, this-week, last-7-days, 2026-Q3, 2026-W47, "
         "2026-10-01..2026-10-15, 先月… (default last-7-days). "
-        "The answer is about the team this channel belongs to.",
+        "The answer is about the team this channel belongs to. "
+        "`dashboard` alone: the link to the dashboard.",
         "ja": "**使い方:** @IgnoreRate [期間] [team:チーム名] [by:rep|source]\n\n"
         "期間: 先月、今週、過去7日、last-month、2026-Q3、2026-W47、"
         "2026-10-01..2026-10-15 など（省略時は過去7日）。"
-        "このチャネルのチームについて答えます。",
+        "このチャネルのチームについて答えます。"
+        "`dashboard` だけを送るとダッシュボードへのリンクを返します。",
     },
     "teams.ask.unknown_channel": {
         "en": "This channel is not a team's channel. Set its id as `teams_channel` of a team "

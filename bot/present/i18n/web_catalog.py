@@ -64,4 +64,16 @@ WEB: dict[str, dict[str, str]] = {
         "en": "Sign in to see this page.",
         "ja": "このページを見るにはサインインしてください。",
     },
+    "web.demo_title": {"en": "Demo sign-in", "ja": "デモ用サインイン"},
+    "web.demo_intro": {
+        "en": "This is the demo, with made-up data. Pick who to be: each sees what that role "
+        "sees. This sign-in exists only in `ignorerate demo`, on this computer.",
+        "ja": "架空のデータによるデモです。誰としてサインインするか選んでください。"
+        "それぞれの役割で見える範囲が表示されます。このサインインは `ignorerate demo` の中、"
+        "このコンピューター上にだけあります。",
+    },
+    "web.demo_as": {"en": "Sign in as {email}", "ja": "{email} としてサインイン"},
+    "web.demo_admin": {"en": "admin: every team", "ja": "管理者: 全チーム"},
+    "web.demo_manager": {"en": "manager: {teams}", "ja": "マネージャー: {teams}"},
+    "web.demo_rep": {"en": "rep: {teams}, own leads", "ja": "担当者: {teams}（自分のリード）"},
 }

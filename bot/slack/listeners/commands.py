@@ -8,7 +8,7 @@ from slack_bolt import App, Respond
 
 from bot.app.reports import report
 from bot.config import TeamConfig
-from bot.present.command import CommandError, parse_command
+from bot.present.command import CommandError, dashboard_answer, parse_command
 from bot.present.i18n import t
 from bot.slack import blocks
 from bot.slack.context import SlackContext, ack_at_once
@@ -54,9 +54,12 @@ def answer(ctx: SlackContext, user_id: str, channel_id: str, text: str) -> dict[
     except CommandError as err:
         ctx.metrics.commands.labels("bad_input").inc()
         return {**private, "text": f"{err}\n\n{t(loc, 'command.usage')}"}
-    if request.help:
-        ctx.metrics.commands.labels("help").inc()
-        return {**private, "text": t(loc, "command.usage")}
+    if request.help or request.dashboard:  # words, no report
+        ctx.metrics.commands.labels("help" if request.help else "dashboard").inc()
+        words = (
+            t(loc, "command.usage") if request.help else dashboard_answer(ctx.dashboard_url, loc)
+        )
+        return {**private, "text": words}
     person = ctx.directory.by_slack_id(user_id)
     if person is None:
         ctx.metrics.commands.labels("unknown_user").inc()
