@@ -391,6 +391,8 @@ def test_a_manager_sees_only_their_team(site: Site) -> None:
             smb = lead_rows(root.get("/leads", params={"team": "smb"}).text)[0]["data-id"]
         assert boss.get(f"/leads/{smb}").status_code == 404
         assert boss.get("/leads/999999999").status_code == 404
+        assert boss.get("/leads/99999999999999999999999").status_code == 404  # past bigint
+        assert boss.get("/teams/%00%3Cx%3E").status_code == 404
 
 
 def test_a_rep_sees_only_their_own_leads(site: Site) -> None:
