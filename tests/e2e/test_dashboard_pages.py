@@ -45,7 +45,7 @@ from tests.fakes import serve
 
 AS_OF = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 SESSION_SECRET = "session-secret-for-tests-0123456789abcdef"
-SHAPE = Shape(leads=900, reps_per_team=4, days=120, story=True)
+SHAPE = Shape(leads=3000, reps_per_team=4, days=120, story=True)
 TEAMS = ("enterprise", "emea", "smb")
 
 ADMIN = OidcUser("U1", "revops@example.com", "Rev Ops")
@@ -344,11 +344,17 @@ def test_a_team_page_equals_the_report(site: Site, admin: httpx.Client, team: st
 
 
 def test_the_story_is_told_by_the_sentence(admin: httpx.Client) -> None:
-    page = admin.get("/teams/enterprise")
-    sentence = re.search(r'<p class="why-headline">([^<]*)</p>', page.text)
-    assert sentence is not None
-    assert sentence[1].startswith("The ignore rate went from ")
-    assert "of the change, mostly from" in sentence[1] or "No single group" in sentence[1]
+    """The generated data's last four weeks: webinar leads doubled and are ignored more."""
+    for lang, name in (("en", "Source “webinar” leads"), ("ja", "流入元「webinar」のリード")):
+        page = admin.get("/teams/enterprise", headers={"accept-language": lang})
+        sentence = re.search(r'<p class="why-headline">([^<]*)</p>', page.text)
+        assert sentence is not None
+        assert name in sentence[1]
+    en = admin.get("/teams/enterprise", headers={"accept-language": "en"}).text
+    assert re.search(r"The ignore rate went from [^<]*Source “webinar” leads", en)
+    webinar = re.search(r'<tr data-key="webinar" data-small="(\w+)"', en)
+    assert webinar is not None
+    assert webinar[1] == "false"  # large enough to rank
 
 
 def test_tables_sort_by_a_column_through_links(admin: httpx.Client) -> None:
