@@ -46,6 +46,7 @@ from bot.teams.messenger import DEFAULT_TIMEOUT, TeamsMessenger
 from bot.teams.outgoing import OutgoingDoor
 from bot.teams.sender import teams_outbox
 from bot.web.auth import WebAuth, auth_config
+from bot.web.dashboard import dashboard_routes
 from storage.engine import Engine
 from storage.migrate import ready_engine
 
@@ -293,7 +294,9 @@ def build_service(
     if dashboard_auth is not None:
         integrations.append(
             Integration(
-                "dashboard", list(dashboard_auth.routes), middleware=dashboard_auth.middleware()
+                "dashboard",
+                [*dashboard_auth.routes, *dashboard_routes(engine, settings, clock)],
+                middleware=dashboard_auth.middleware(),
             )
         )
     door = HandoffDoor(

@@ -79,6 +79,10 @@ def test_the_demo_sign_in_offers_its_people_and_starts_a_session(demo: str) -> N
         assert signed.headers["location"] == "/somewhere"
         who = client.get("/logout")
         assert DEMO_PEOPLE[0] in who.text  # "signed in as"
+        overview = client.get("/", headers={"accept": "text/html"})
+        assert overview.status_code == 200
+        for team in ("enterprise", "emea", "smb"):  # the admin sees every team
+            assert f'href="/teams/{team}' in overview.text
 
 
 def test_the_demo_sign_in_refuses_what_it_does_not_offer(demo: str) -> None:

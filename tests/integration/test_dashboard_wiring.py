@@ -45,14 +45,18 @@ def _paths(env: dict[str, str], database_url: str) -> set[str]:
 
 def test_the_dashboard_is_off_without_its_settings(engine: Engine, database_url: str) -> None:
     assert engine is not None
-    assert "/login" not in _paths({}, database_url)
+    paths = _paths({}, database_url)
+    assert "/login" not in paths
+    assert "/" not in paths
 
 
 def test_the_dashboard_sign_in_is_mounted_with_its_settings(
     engine: Engine, database_url: str
 ) -> None:
     assert engine is not None
-    assert {"/login", "/auth/callback", "/logout"} <= _paths(FULL, database_url)
+    assert {"/login", "/auth/callback", "/logout", "/", "/leads", "/leads.csv"} <= _paths(
+        FULL, database_url
+    )
     service = build_service(
         _settings(database_url), read_environment(FULL), FixedClock(NOW), scheduler_interval=None
     )
