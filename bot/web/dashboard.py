@@ -42,7 +42,7 @@ from bot.app.dashboard import (
 )
 from bot.app.db import DatabaseError, Engine
 from bot.app.teams import UnknownTeamError
-from bot.app.viewers import Viewer
+from bot.app.viewers import TeamRole, Viewer
 from bot.clock import Clock
 from bot.config import Settings
 from bot.present.i18n import t
@@ -411,6 +411,14 @@ class Dashboard:
             period = self._period(ctx)
             as_of = self.clock.now()
             page = data.team_page(self.engine, self.settings, name, period, as_of)
+            if viewer.role(name) is TeamRole.REP:
+                # a rep sees the team's rates, and of the reps only themselves: neither
+                # a colleague's row nor the split of the change by rep
+                page = replace(
+                    page,
+                    by_rep=[(r, c) for r, c in page.by_rep if r == viewer.email],
+                    why={k: v for k, v in page.why.items() if k != "rep"},
+                )
             trend = data.trend(self.engine, self.settings, name, as_of)
             return self._team_page(ctx, period, page, trend)
 

@@ -418,6 +418,20 @@ def test_a_rep_sees_only_their_own_leads(site: Site) -> None:
         assert rep.get(f"/leads/{mine}").status_code == 200
 
 
+def test_a_rep_sees_the_team_rates_and_of_the_reps_only_themselves(site: Site) -> None:
+    with site.browser(REP) as rep, site.browser(ADMIN) as root:
+        mine = rep.get("/teams/enterprise", params={"period": "last-month"})
+        assert mine.status_code == 200
+        everyone = root.get("/teams/enterprise", params={"period": "last-month"})
+        assert len(group_rows(everyone.text, "rep")) > 1
+        assert [r["data-key"] for r in group_rows(mine.text, "rep")] == [REP.email]
+        # the team's own figures are the same for both
+        assert tiles(mine.text)["enterprise"] == tiles(everyone.text)["enterprise"]
+        assert group_rows(mine.text, "source") == group_rows(everyone.text, "source")
+        assert 'data-why="rep"' in everyone.text
+        assert 'data-why="rep"' not in mine.text
+
+
 def test_a_stranger_gets_the_no_access_page(site: Site) -> None:
     with site.browser(STRANGER) as stranger:
         for path in ("/", "/leads", "/leads.csv", "/teams/enterprise", "/leads/1"):
