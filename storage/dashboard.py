@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Connection, Select, Table, and_, false, or_, select
 from sqlalchemy.sql.expression import ColumnElement
 
+from metrics.model import Outcome
 from storage import reports
 from storage.reports import Cohort, Window
 from storage.tables import Action, Lead, Nudge, Rep, Team
@@ -60,7 +61,7 @@ class LeadRecord(NamedTuple):
     charged_to: str | None  # the rep the outcome is charged to as of the moment asked about
     handed_off_at: datetime
     due_at: datetime
-    outcome: str
+    outcome: Outcome  # as of the moment asked about
     first_action_at: datetime | None  # None: none at or before the moment asked about
     first_action_kind: str | None  # `contacted:call`, `rejected`...
 
@@ -125,6 +126,7 @@ def _select(query: LeadQuery) -> Select[Any]:
 
 def _record(row: Any, as_of: datetime) -> LeadRecord:
     values = list(row)
+    values[11] = Outcome(values[11])
     first_at = values[12]
     values[12] = first_at if first_at is not None and first_at <= as_of else None
     return LeadRecord(*values)

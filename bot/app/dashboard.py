@@ -236,43 +236,10 @@ def team_page(
 # ---------------------------------------------------------------- the leads
 
 
-@dataclass(frozen=True)
-class LeadRow:
-    """One lead as the list and the lead page show it."""
-
-    id: int
-    source: str
-    external_id: str
-    name: str | None
-    company: str | None
-    campaign: str | None
-    team: str
-    owner_email: str | None  # who holds it now; None: unassigned
-    charged_to: str | None  # whom its outcome is charged to as of `as_of` (the report's rep)
-    handed_off_at: datetime
-    due_at: datetime
-    outcome: Outcome  # as of `as_of`
-    first_action_at: datetime | None  # the first qualifying action, if at or before `as_of`
-    first_action_kind: str | None  # `contacted:call`, `rejected`...
-
-
-def _row(record: store.LeadRecord) -> LeadRow:
-    return LeadRow(
-        id=record.id,
-        source=record.source,
-        external_id=record.external_id,
-        name=record.name,
-        company=record.company,
-        campaign=record.campaign,
-        team=record.team,
-        owner_email=record.owner_email,
-        charged_to=record.charged_to,
-        handed_off_at=record.handed_off_at,
-        due_at=record.due_at,
-        outcome=Outcome(record.outcome),
-        first_action_at=record.first_action_at,
-        first_action_kind=record.first_action_kind,
-    )
+# one lead as the list and the lead page show it: who holds it now (`owner_email`),
+# whom its outcome is charged to as of the moment asked about (`charged_to`, the
+# report's rep), its outcome and first qualifying action as of then
+LeadRow = store.LeadRecord
 
 
 @dataclass(frozen=True)
@@ -367,7 +334,7 @@ def leads(
         query = _lead_query(conn, settings, filter, as_of)
         start = None if after is None else (after.handed_off_at, after.id)
         records, more = store.lead_page(conn, query, limit, start)
-    rows = [_row(r) for r in records]
+    rows = list(records)
     last = rows[-1] if rows else None
     return LeadPage(rows, Cursor(last.handed_off_at, last.id) if more and last else None)
 
@@ -383,8 +350,7 @@ def leads_csv_rows(
     caller reads."""
     with engine.connect() as conn:
         query = _lead_query(conn, settings, filter, as_of)
-        for record in store.all_leads(conn, query):
-            yield _row(record)
+        yield from store.all_leads(conn, query)
 
 
 # ---------------------------------------------------------------- one lead
@@ -456,4 +422,4 @@ def lead_timeline(
         if record is None:
             return None
         found = store.events(conn, lead_id, as_of)
-    return _row(record), [_event(e) for e in found]
+    return record, [_event(e) for e in found]
