@@ -56,6 +56,7 @@ from bot.clock import Clock
 from bot.config import ConfigError, Environment, Settings
 from bot.present.i18n import t
 from bot.web import pages
+from bot.web.locale import request_locale
 
 SESSION_COOKIE = "ignorerate_session"
 SCOPE = "openid email profile"
@@ -291,6 +292,10 @@ class WebAuth:
             return None
         return viewer_for(self.settings, email, name if isinstance(name, str) else "")
 
+    def locale_of(self, request: Request) -> str:
+        """The language of this request's pages (`bot.web.locale.request_locale`)."""
+        return request_locale(request, self.locale)
+
     def csrf_token(self, request: Request) -> str:
         """The value the sign-out form carries (the session's)."""
         value = request.session.get(CSRF_FIELD)
@@ -299,7 +304,9 @@ class WebAuth:
     def logout_form(self, request: Request) -> pages.Html:
         """The sign-out button for a dashboard page: a POST form with the CSRF token."""
         return pages.post_form(
-            "/logout", {CSRF_FIELD: self.csrf_token(request)}, t(self.locale, "web.sign_out")
+            "/logout",
+            {CSRF_FIELD: self.csrf_token(request)},
+            t(self.locale_of(request), "web.sign_out"),
         )
 
     # ------------------------------------------------------------ the routes
@@ -311,7 +318,7 @@ class WebAuth:
         try:
             await self._prepare()
         except _RefusedError as refused:
-            return self._refusal(refused)
+            return self._refusal(request, refused)
         state = secrets.token_urlsafe(32)
         response: Response = await self._client.authorize_redirect(
             request, self.config.redirect_uri, state=state
@@ -328,10 +335,10 @@ class WebAuth:
             target = self._take_pending(request)
             claims = await self._claims(request)
         except _RefusedError as refused:
-            return self._refusal(refused)
+            return self._refusal(request, refused)
         identity = verified_identity(claims)
         if identity is None:
-            return self._refusal(_RefusedError("web.email_unverified", 403))
+            return self._refusal(request, _RefusedError("web.email_unverified", 403))
         self.start_session(request, identity)
         return RedirectResponse(target, status_code=303)
 
@@ -351,7 +358,7 @@ class WebAuth:
         )
 
     async def logout_page(self, request: Request) -> Response:
-        loc = self.locale
+        loc = self.locale_of(request)
         viewer = self.signed_in(request)
         if viewer is None:
             return pages.page(
@@ -367,7 +374,7 @@ class WebAuth:
         )
 
     async def logout(self, request: Request) -> Response:
-        loc = self.locale
+        loc = self.locale_of(request)
         try:
             body = await read_body(request, MAX_FORM)
         except BodyTooLargeError:
@@ -464,8 +471,8 @@ class WebAuth:
             raise _RefusedError("web.provider_unreachable", 502) from None
         return claims
 
-    def _refusal(self, refused: _RefusedError) -> Response:
-        loc = self.locale
+    def _refusal(self, request: Request, refused: _RefusedError) -> Response:
+        loc = self.locale_of(request)
         return pages.page(
             loc,
             t(loc, "web.sign_in_failed"),
@@ -510,7 +517,7 @@ def sign_in_needed(request: Request) -> Response:
     if wants_html(request):
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(safe_next(here), safe='')}", 303)
-    loc = web_auth(request).locale
+    loc = web_auth(request).locale_of(request)
     return JSONResponse(
         {"error": "sign_in_required", "message": t(loc, "web.sign_in_required")},
         status_code=401,
@@ -537,7 +544,7 @@ def protected(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 def no_access(request: Request, viewer: Viewer) -> Response:
     auth = web_auth(request)
-    loc = auth.locale
+    loc = auth.locale_of(request)
     return pages.page(
         loc,
         t(loc, "web.no_access_title"),

@@ -65,9 +65,8 @@ class DemoAuth(WebAuth):
             *(r for r in super().routes if r.path not in ("/login", "/auth/callback")),
         ]
 
-    def _role(self, email: str) -> str:
+    def _role(self, email: str, loc: str) -> str:
         viewer = viewer_for(self.settings, email)
-        loc = self.locale
         roles = {v.role for v in viewer.teams}
         teams = ", ".join(v.team for v in viewer.teams)
         if TeamRole.ADMIN in roles:
@@ -83,10 +82,10 @@ class DemoAuth(WebAuth):
         token = request.session.get(FORM_FIELD)
         if not isinstance(token, str):
             token = request.session[FORM_FIELD] = secrets.token_urlsafe(32)
-        loc = self.locale
+        loc = self.locale_of(request)
         forms = [
             pages.Html(
-                pages.text(self._role(email))
+                pages.text(self._role(email, loc))
                 + pages.post_form(
                     "/login",
                     {"email": email, "next": target, FORM_FIELD: token},

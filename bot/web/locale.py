@@ -5,6 +5,8 @@ matches: `ja-JP` is `ja`), else the config's locale."""
 
 from __future__ import annotations
 
+from starlette.requests import Request
+
 from bot.present.i18n import LOCALES
 
 LANG_PARAM = "lang"
@@ -59,3 +61,13 @@ def choose(
     """The page's language: the one asked for in the query, the one remembered, the
     browser's preferred, or the config's."""
     return supported(asked) or supported(remembered) or accepted(accept_language) or default
+
+
+def request_locale(request: Request, default: str) -> str:
+    """`choose` for a request: its `?lang=`, its cookie, its `Accept-Language`."""
+    return choose(
+        request.query_params.get(LANG_PARAM),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language"),
+        default,
+    )

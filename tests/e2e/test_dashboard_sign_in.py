@@ -552,6 +552,25 @@ def test_a_stranger_is_signed_in_but_sees_a_page_saying_there_is_nothing(site: S
         assert 'action="/logout"' in page.text
 
 
+def test_the_sign_in_pages_speak_the_browsers_language(site: Site) -> None:
+    japanese = {"accept-language": "ja,en;q=0.5"}
+    with site.client() as browser:
+        assert site.sign_in(browser, STRANGER).status_code == 303
+        page = browser.get("/me", headers=japanese)
+        assert page.status_code == 403
+        assert '<html lang="ja">' in page.text
+        assert "としてサインインしていますが" in page.text
+        assert "サインアウト" in page.text  # the sign-out button too
+        english = browser.get("/me", headers={"accept-language": "en"})
+        assert "no data for you here" in english.text
+    with site.client() as browser:
+        site.provider.sign_in_as(REP)
+        forged = re.sub(r"state=[^&]+", "state=forged", site.start(browser))
+        answer = browser.get(forged, headers=japanese)
+        assert answer.status_code == 400
+        assert "このブラウザで開始したものと一致しません" in answer.text
+
+
 @pytest.mark.parametrize("verified", [False, None])
 def test_an_unverified_email_does_not_sign_in(site: Site, verified: bool | None) -> None:
     unverified = OidcUser("U9", "boss@example.com", "Mallory", email_verified=verified)
