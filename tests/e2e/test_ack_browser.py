@@ -5,58 +5,27 @@ the cookie, the form and the Content-Security-Policy as a person's browser appli
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import Engine
 
+from tests.e2e.chromium import chromium as start_chromium
 from tests.e2e.test_ack_links import NOW, Site, running_site
 
 pytestmark = pytest.mark.one_backend  # the database is incidental here
 
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# no network beyond loopback here: Chromium must not try to phone home meanwhile
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",  # we run as root in a container
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=420,900",  # a phone's width: the page is read on one
-)
 
 
 @pytest.fixture
 def chromium(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if missing:
-        message = (
-            f"{' and '.join(missing)} absent: apt-get install -y chromium chromium-driver "
-            "(.ci/run does)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = start_chromium(tmp_path / "profile")
     try:
         yield driver
     finally:

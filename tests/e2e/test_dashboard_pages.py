@@ -13,11 +13,10 @@ import csv
 import io
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 
-from bot.app.demo import Shape, write
 from bot.cli import main
 from bot.clock import FixedClock
 from bot.config import Environment, Settings, load_settings
@@ -39,48 +37,25 @@ from bot.web.auth import WebAuth, auth_config
 from bot.web.dashboard import dashboard_routes
 from metrics.periods import parse_period
 from storage.engine import make_engine
-from tests.conftest import BACKENDS, reset
+from tests.conftest import BACKENDS
+from tests.e2e.dashboard_data import (
+    ADMIN,
+    AS_OF,
+    MANAGER,
+    REP,
+    SESSION_SECRET,
+    STRANGER,
+    TEAMS,
+    Later,
+    fresh_database,
+    generated,
+    same_counts,
+    shown_rate,
+)
 from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc, OidcUser, fake_oidc
 from tests.fakes import serve
 
-AS_OF = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-SESSION_SECRET = "session-secret-for-tests-0123456789abcdef"
-SHAPE = Shape(leads=3000, reps_per_team=4, days=120, story=True)
-TEAMS = ("enterprise", "emea", "smb")
-
-ADMIN = OidcUser("U1", "revops@example.com", "Rev Ops")
-MANAGER = OidcUser("U2", "boss.ent@example.com", "Ent Boss")
-REP = OidcUser("U3", "enterprise.rep001@example.com", "Rep One")
-STRANGER = OidcUser("U5", "stranger@example.com", "Stan")
-
-HOSTILE = {
-    "source": "webinar",
-    "external_id": "webinar-hostile",
-    "handed_off_at": "2026-11-10T10:00:00+09:00",
-    "team": "enterprise",
-    "owner_email": REP.email,
-    "name": "=2+3",
-    "company": "+SUM(A1)",
-    "email": "",
-    "campaign": "@camp<script>",
-}
-OTHER_REPS_LEAD = {
-    **HOSTILE,
-    "external_id": "webinar-other",
-    "name": "Other's lead",
-    "owner_email": "enterprise.rep002@example.com",
-    "campaign": "-minus",
-}
-
-
 # ------------------------------------------------------------------ the site
-
-
-class Later:
-    app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -114,28 +89,6 @@ class Site:
         return json.loads(result.output)  # type: ignore[no-any-return]
 
 
-def _import(env: dict[str, str], leads: Path, actions: Path) -> None:
-    with leads.open("a", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        for lead in (HOSTILE, OTHER_REPS_LEAD):
-            writer.writerow(lead.values())
-    with actions.open("a", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerow(
-            [
-                "webinar",
-                "webinar-hostile",
-                "2026-11-10T10:30:00+09:00",
-                "contacted:call",
-                REP.email,
-                "",
-                "",
-            ]
-        )
-    for kind, path in (("leads", leads), ("actions", actions)):
-        result = CliRunner().invoke(main, ["import", kind, str(path)], env=env)
-        assert result.exit_code == 0, result.output
-
-
 @pytest.fixture(scope="module")
 def provider() -> Iterator[FakeOidc]:
     with fake_oidc() as fake:
@@ -150,17 +103,9 @@ def site(
     sqlite_template: Path,
 ) -> Iterator[Site]:
     out = tmp_path_factory.mktemp(f"dashboard-{request.param}")
-    if request.param == "sqlite":
-        shutil.copy(sqlite_template, out / "ignorerate.db")
-        url = f"sqlite:///{out / 'ignorerate.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        cleaner = make_engine(url)
-        reset(cleaner)
-        cleaner.dispose()
-    leads, actions, config = write(SHAPE, out / "data")
-    env = {"DATABASE_URL": url, "IGNORERATE_CONFIG": str(config)}
-    _import(env, leads, actions)
+    url = fresh_database(request, request.param, out, sqlite_template)
+    env = generated(url, out / "data")
+    config = Path(env["IGNORERATE_CONFIG"])
     settings = load_settings(config, env={"DATABASE_URL": url})
     engine = make_engine(url)
     later = Later()
@@ -248,28 +193,6 @@ def main_part(html: str) -> str:
 
 def lead_rows(html: str) -> list[dict[str, str]]:
     return [e.attrs for e in elements(html) if e.tag == "tr" and "data-id" in e.attrs]
-
-
-FIELDS = ("handed_off", "excluded", "pending", "counted", "ignored", "on_time", "late", "rejected")
-RATES = ("ignore_rate", "sal_rate", "sla_breach_rate")
-
-
-def same_counts(attrs: dict[str, str], expected: dict[str, Any]) -> None:
-    for field in FIELDS:
-        assert int(attrs[f"data-{field.replace('_', '-')}"]) == expected[field], field
-    for field in RATES:
-        got = attrs[f"data-{field.replace('_', '-')}"]
-        assert (float(got) if got else None) == expected[field], field
-    seconds = attrs["data-median-first-action-seconds"]
-    minutes = expected["median_first_action_minutes"]
-    if minutes is None:
-        assert seconds == ""
-    else:
-        assert float(seconds) / 60 == pytest.approx(minutes, rel=1e-12)
-
-
-def shown_rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} %"
 
 
 def previous_text(settings: Settings, team: str, period: str) -> str:

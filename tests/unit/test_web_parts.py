@@ -179,6 +179,16 @@ def test_values_are_escaped_and_void_elements_are_not_closed() -> None:
     assert markup.href("/leads", {"a": "x y", "b": None, "c": ""}) == "/leads?a=x+y"
 
 
+def test_a_table_scrolls_in_a_named_region_the_keyboard_reaches() -> None:
+    html = markup.table("By <rep>", ["Rep"], [markup.Row(["a"])])
+    box = re.match(r"<div([^>]*)><table", html)
+    assert box is not None
+    assert 'class="scroll"' in box[1]
+    assert 'role="region"' in box[1]
+    assert 'aria-label="By &lt;rep&gt;"' in box[1]  # named by its caption
+    assert 'tabindex="0"' in box[1]
+
+
 # ------------------------------------------------------------------ why it moved
 
 
