@@ -205,3 +205,30 @@ def test_crm_hubspot(tmp_path: Path, backend: str, pg_server: str) -> None:
     assert paging.what == "HubSpot sync, 300 changed records"
     assert database.what == "HubSpot sync, 300 changed records, beyond the paging"
     assert "150 leads and 150 actions" in database.floor
+
+
+def test_dashboard_builds_its_database_and_times_every_page(
+    tmp_path: Path, backend: str, empty_pg_database: str
+) -> None:
+    """Signed in through the demo's form, every page is fetched and checked against the
+    report; the overview has a row on both backends, every page on PostgreSQL."""
+    summary = tmp_path / "summary.jsonl"
+    args = ["--leads", "300", "--repeat", "1", "--backends", backend, "--summary", str(summary)]
+    if empty_pg_database:
+        args += ["--postgresql", empty_pg_database]
+    out = bench("dashboard", *args, cwd=tmp_path)
+    for path in ("/ ", "/teams/", "/leads ", "/leads/", "/leads.csv?team="):
+        assert f"| {backend} | GET {path}" in out
+    if backend == "sqlite":
+        assert (tmp_path / "bench/out/e2e-300.db").exists()
+    found = rows(summary, tmp_path)
+    overview = found[0]
+    assert overview.what == "dashboard: the overview, GET /, 300 leads"
+    assert overview.floor.startswith("42 /ignorerate totals calls, ")
+    assert overview.target.startswith("≤ 2x floor")
+    if backend == "postgresql":
+        assert len(found) == 5
+        assert all(r.target.endswith("< 500 ms") for r in found)
+        assert "rows/s" in found[-1].figure
+    else:
+        assert found == [overview]
