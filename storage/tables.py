@@ -79,7 +79,13 @@ class Lead(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index(None, "handed_off_at"),
-        Index(None, "team_id", "handed_off_at"),
+        # a cohort's range; on PostgreSQL it carries what the totals read (migration 0008)
+        Index(
+            None,
+            "team_id",
+            "handed_off_at",
+            postgresql_include=["due_at", "first_action_at", "excluded_at", "first_action_kind"],
+        ),
         Index(None, "due_at"),
         Index(None, "next_nudge_at"),
         Index(None, "owner_id", "due_at"),  # a rep's open and overdue leads

@@ -129,7 +129,8 @@ def overview(
     engine: Engine, settings: Settings, period_text: str, as_of: datetime, teams: Sequence[str]
 ) -> list[Tile]:
     """A tile for each team named (the teams the viewer may see, in the order given): the
-    period's counts and the previous period's, all of them read in one statement."""
+    period's counts and the previous period's, all of them read at once
+    (`storage.reports.totals_by_window`: `/ignorerate`'s totals of each window)."""
     configs = [_team(settings, name) for name in teams]
     chosen = [(team, *_periods(period_text, as_of, team.timezone)) for team in configs]
     with engine.connect() as conn:
@@ -151,7 +152,7 @@ def trend(
 ) -> list[TrendPoint]:
     """The team's rates week by week, the `weeks` ISO weeks (in the team's time zone)
     ending with the week of `as_of`, oldest first: the weekly summary's trend points,
-    each week's counts as of `as_of`, in one statement."""
+    each week's counts as of `as_of`, read at once as `overview` reads its tiles."""
     if weeks < 1:
         raise ValueError(f"a trend has at least one week, not {weeks}")
     config = _team(settings, team)
@@ -167,9 +168,9 @@ def trend(
 def overview_with_trends(
     engine: Engine, settings: Settings, period_text: str, as_of: datetime, teams: Sequence[str]
 ) -> tuple[list[Tile], list[tuple[str, list[TrendPoint]]]]:
-    """`overview` and each team's `trend` (TREND_WEEKS weeks), in one statement: what the
-    overview page shows. The same windows, read together: each lead is read once, not
-    once for its tile and again for its week (docs/benchmarks.md, the dashboard)."""
+    """`overview` and each team's `trend` (TREND_WEEKS weeks) read at once, equal to
+    them: what the overview page shows, in one statement on PostgreSQL, where it was four
+    (docs/benchmarks.md, the dashboard)."""
     configs = [_team(settings, name) for name in teams]
     chosen = [(team, *_periods(period_text, as_of, team.timezone)) for team in configs]
     weeks = [

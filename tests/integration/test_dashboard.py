@@ -327,10 +327,10 @@ def test_the_overview_read_in_one_statement_is_its_tiles_and_trends(
             reports.Window(ids["enterprise"], start - 60 * day, AS_OF + 9 * day),
         ]
         found = reports.totals_by_window(conn, windows, AS_OF)
-        expected = [
-            reports.breakdown(conn, reports.Cohort(w.start, w.end, AS_OF, w.team_id)).totals
-            for w in windows
-        ]
+        cohorts = [reports.Cohort(w.start, w.end, AS_OF, w.team_id) for w in windows]
+        expected = [reports.breakdown(conn, cohort).totals for cohort in cohorts]
+        assert [reports.total(conn, cohort) for cohort in cohorts] == expected
+        assert reports.totals_by_window(conn, windows[:1], AS_OF) == expected[:1]
     assert found == expected
     assert found[1].handed_off > 0
     assert found[3].handed_off == found[4].handed_off == 0
