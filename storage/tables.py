@@ -70,6 +70,20 @@ class Rep(Base):
     created_at: Mapped[datetime]
 
 
+# what storage.reports reads of a lead beside its team and handoff time (migration 0008)
+COHORT_COLUMNS = [
+    "due_at",
+    "first_action_at",
+    "excluded_at",
+    "first_action_kind",
+    "id",
+    "source",
+    "campaign",
+    "initial_owner_id",
+    "reassigned_at",
+]
+
+
 class Lead(Base):
     """One lead. The columns after `owner_id` summarise the actions table so that reports
     aggregate one row per lead; `storage.repository` keeps them in step, and a property
@@ -79,13 +93,8 @@ class Lead(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index(None, "handed_off_at"),
-        # a cohort's range; on PostgreSQL it carries what the totals read (migration 0008)
-        Index(
-            None,
-            "team_id",
-            "handed_off_at",
-            postgresql_include=["due_at", "first_action_at", "excluded_at", "first_action_kind"],
-        ),
+        # a cohort's range; on PostgreSQL it carries what the reports read (migration 0008)
+        Index(None, "team_id", "handed_off_at", postgresql_include=COHORT_COLUMNS),
         Index(None, "due_at"),
         Index(None, "next_nudge_at"),
         Index(None, "owner_id", "due_at"),  # a rep's open and overdue leads
