@@ -70,12 +70,12 @@ class Rep(Base):
     created_at: Mapped[datetime]
 
 
-# what storage.reports reads of a lead beside its team and handoff time (migration 0008)
-COHORT_COLUMNS = [
-    "due_at",
-    "first_action_at",
-    "excluded_at",
-    "first_action_kind",
+# what storage.reports reads of a lead beside its team and handoff time, carried by the
+# indexes of a cohort's range on PostgreSQL (migration 0008): the totals' columns, and the
+# breakdowns' and rejection reasons' too
+TOTALS_COLUMNS = ["due_at", "first_action_at", "excluded_at", "first_action_kind"]
+BREAKDOWN_COLUMNS = [
+    *TOTALS_COLUMNS,
     "id",
     "source",
     "campaign",
@@ -93,8 +93,14 @@ class Lead(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index(None, "handed_off_at"),
-        # a cohort's range; on PostgreSQL it carries what the reports read (migration 0008)
-        Index(None, "team_id", "handed_off_at", postgresql_include=COHORT_COLUMNS),
+        # a cohort's range (migration 0008)
+        Index(None, "team_id", "handed_off_at", postgresql_include=TOTALS_COLUMNS),
+        Index(
+            "ix_leads_team_breakdown",
+            "team_id",
+            "handed_off_at",
+            postgresql_include=BREAKDOWN_COLUMNS,
+        ),
         Index(None, "due_at"),
         Index(None, "next_nudge_at"),
         Index(None, "owner_id", "due_at"),  # a rep's open and overdue leads
