@@ -13,20 +13,17 @@ same database) is timed, so both see the same load. The answer's numbers must eq
 floor's counts, or nothing is printed.
 
 The 1M-lead databases take minutes to build (generate, then the real CLI import), so
-they are kept: a SQLite file under --out and a PostgreSQL database on --pg-url's server,
-both named after --leads, reused when they hold leads. --sqlite / --postgresql point at
-any other already built database.
+they are kept (`bench.database`): a SQLite file under --out and a PostgreSQL database on
+--pg-url's server, both named after --leads, reused when they hold leads. --sqlite /
+--postgresql point at any other already built database.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import socket
 import statistics
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -40,21 +37,19 @@ from urllib.parse import urlencode
 import httpx
 import yaml
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.clicks import _fake_slack_process
-from bench.generate import Shape, config_text, write
-from bench.run import AS_OF, PERIOD, _child, pg_url_option, report_floor
+from bench.database import ensure_database, free_port, postgresql_url, sqlite_url
+from bench.generate import Shape, config_text
+from bench.run import AS_OF, PERIOD, pg_url_option, report_floor
 from bench.summary import Row, record
 from bot.config import parse_settings, read_environment
 from metrics.periods import parse_period
 from storage.engine import make_engine
-from storage.migrate import upgrade
 from tests.fakes import BOT_TOKEN, serve
 
 SECRET = "bench-command-secret"  # noqa: S105 (a throwaway secret for a local run)
@@ -67,66 +62,11 @@ COUNTS = re.compile(
 PENDING = re.compile(r"(?P<pending>\d+) pending \(")
 
 
-def _short(leads: int) -> str:
-    for size, suffix in ((1_000_000, "m"), (1_000, "k")):
-        if leads >= size and leads % size == 0:
-            return f"{leads // size}{suffix}"
-    return str(leads)
-
-
-def _has_leads(url: str) -> bool:
-    engine = create_engine(url)
-    try:
-        if not inspect(engine).has_table("leads"):
-            return False
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT 1 FROM leads LIMIT 1")).first() is not None
-    finally:
-        engine.dispose()
-
-
-def _postgresql_database(pg_url: str, name: str) -> str:
-    """The URL of database `name` on pg_url's server, created if absent (never dropped)."""
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
-        if found.first() is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-
-
-def ensure_database(url: str, data: Path, leads: int) -> None:
-    """Generates `leads` leads into `data` and imports them with the real CLI, unless the
-    database at `url` holds leads already (then it is only brought to the newest schema)."""
-    engine = make_engine(url)
-    if _has_leads(url):
-        upgrade(engine)
-        engine.dispose()
-        return
-    if not (data / "actions.csv").exists():
-        write(Shape(leads=leads), data)
-    upgrade(engine)
-    env = {**os.environ, "DATABASE_URL": url, "IGNORERATE_CONFIG": str(data / "ignorerate.yml")}
-    for kind in ("leads", "actions"):
-        seconds, _ = _child("bot", ["import", kind, str(data / f"{kind}.csv")], env)
-        print(f"# imported {kind} into {url} in {seconds:.0f} s", file=sys.stderr)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
-    engine.dispose()
-
-
 def _config(leads: int) -> dict[str, Any]:
     """The generated data set's teams, with the fake Slack's U0 as an admin."""
     config: dict[str, Any] = yaml.safe_load(config_text(Shape(leads=leads)))
     config["admins"] = [*config.get("admins", []), ADMIN]
     return config
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> None:
@@ -155,7 +95,7 @@ def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> N
 
 @contextmanager
 def _app_process(config: dict[str, Any], url: str, slack_url: str) -> Iterator[str]:
-    port = _port()
+    port = free_port()
     process = get_context("spawn").Process(
         target=_serve_app, args=(config, url, slack_url, port), daemon=True
     )
@@ -310,11 +250,9 @@ def main() -> None:
     urls = {}
     for backend in args.backends.split(","):
         if backend == "sqlite":
-            url = args.sqlite or f"sqlite:///{(args.out / f'e2e-{args.leads}.db').resolve()}"
+            url = args.sqlite or sqlite_url(args.out, args.leads)
         else:
-            url = args.postgresql or _postgresql_database(
-                args.pg_url, f"bench_e2e_{_short(args.leads)}"
-            )
+            url = args.postgresql or postgresql_url(args.pg_url, args.leads)
         ensure_database(url, data, args.leads)
         urls[backend] = url
     with _fake_slack_process(1) as slack_url:

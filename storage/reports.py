@@ -292,21 +292,31 @@ class Window:
 
 
 def totals_by_window(conn: Connection, windows: Sequence[Window], as_of: datetime) -> list[Counts]:
-    """The totals of each window's cohort as of `as_of`, in the order given, in one
-    statement: each window's rows are `breakdown`'s (tagged with the window's place) and
-    are tallied by the same grouping, so each equals `breakdown(...).totals` of that
-    cohort. Windows may overlap (a lead counts in each of its windows)."""
+    """The totals of each window's cohort as of `as_of`, in the order given: each is
+    `total(...)` of that cohort, `/ignorerate`'s totals (equal to `breakdown(...).totals`).
+    Windows may overlap (a lead counts in each of its windows).
+
+    On PostgreSQL all of them are one statement: `total`'s query of each window, tagged
+    with the window's place, in a UNION ALL; each branch reads its own range of the leads
+    (an index-only scan, migration 0008) and aggregates it, with one round trip for all.
+    SQLite, in the process, runs `total` for each window. Before, the windows' per-lead
+    rows were tallied by `breakdown`'s grouping, which sorted every row of every window
+    for the medians: the dashboard's overview (42 windows) took 2.4x the 42 totals on
+    SQLite at a million leads (docs/benchmarks.md, the dashboard)."""
     if not windows:
         return []
+    cohorts = [Cohort(w.start, w.end, as_of, w.team_id) for w in windows]
+    if conn.dialect.name != "postgresql":
+        return [_total_sqlite(conn, cohort) for cohort in cohorts]
     branches = [
-        _per_lead(Cohort(w.start, w.end, as_of, w.team_id), attributed=False).add_columns(
-            literal_column(str(int(i))).label("window")
-        )
-        for i, w in enumerate(windows)
+        totals_query_postgresql(cohort).add_columns(literal_column(str(i)).label("window"))
+        for i, cohort in enumerate(cohorts)
     ]
-    rows: PerLead = branches[0] if len(branches) == 1 else union_all(*branches)
-    _, per = _grouped(conn, rows, ("window",))
-    return [per["window"].get(i, Counts()) for i in range(len(windows))]
+    statement = branches[0] if len(branches) == 1 else union_all(*branches)
+    found: dict[int, Counts] = {}
+    for *numbers, median, window in conn.execute(statement):
+        found[int(window)] = _counts(list(numbers), None if median is None else float(median))
+    return [found[i] for i in range(len(windows))]
 
 
 def rejection_reasons(conn: Connection, cohort: Cohort) -> list[tuple[str | None, int]]:

@@ -70,6 +70,30 @@ class Rep(Base):
     created_at: Mapped[datetime]
 
 
+# what storage.reports reads of a lead beside its team and handoff time, carried by the
+# indexes of a cohort's range on PostgreSQL (migration 0008): the totals' columns, and the
+# breakdowns' and rejection reasons' too
+BREAKDOWN_INDEX = "ix_leads_team_breakdown"
+POSTGRESQL_ONLY_INDEXES = frozenset({BREAKDOWN_INDEX})  # built by the models on PostgreSQL only
+
+
+def on_this_database(dialect: str, kind: str, name: str | None) -> bool:
+    """Whether a schema object of the models is built on `dialect` (Alembic's
+    `include_object` asks, comparing the models with a database)."""
+    return not (kind == "index" and name in POSTGRESQL_ONLY_INDEXES and dialect != "postgresql")
+
+
+TOTALS_COLUMNS = ["due_at", "first_action_at", "excluded_at", "first_action_kind"]
+BREAKDOWN_COLUMNS = [
+    *TOTALS_COLUMNS,
+    "id",
+    "source",
+    "campaign",
+    "initial_owner_id",
+    "reassigned_at",
+]
+
+
 class Lead(Base):
     """One lead. The columns after `owner_id` summarise the actions table so that reports
     aggregate one row per lead; `storage.repository` keeps them in step, and a property
@@ -79,7 +103,15 @@ class Lead(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
         Index(None, "handed_off_at"),
-        Index(None, "team_id", "handed_off_at"),
+        # a cohort's range (migration 0008)
+        Index(None, "team_id", "handed_off_at", postgresql_include=TOTALS_COLUMNS),
+        # PostgreSQL only: without INCLUDE (SQLite) it would be the one above again
+        Index(
+            BREAKDOWN_INDEX,
+            "team_id",
+            "handed_off_at",
+            postgresql_include=BREAKDOWN_COLUMNS,
+        ).ddl_if(dialect="postgresql"),
         Index(None, "due_at"),
         Index(None, "next_nudge_at"),
         Index(None, "owner_id", "due_at"),  # a rep's open and overdue leads

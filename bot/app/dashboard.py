@@ -50,6 +50,7 @@ __all__ = [
     "leads",
     "leads_csv_rows",
     "overview",
+    "overview_with_trends",
     "team_page",
     "trend",
 ]
@@ -128,7 +129,8 @@ def overview(
     engine: Engine, settings: Settings, period_text: str, as_of: datetime, teams: Sequence[str]
 ) -> list[Tile]:
     """A tile for each team named (the teams the viewer may see, in the order given): the
-    period's counts and the previous period's, all of them read in one statement."""
+    period's counts and the previous period's, all of them read at once
+    (`storage.reports.totals_by_window`: `/ignorerate`'s totals of each window)."""
     configs = [_team(settings, name) for name in teams]
     chosen = [(team, *_periods(period_text, as_of, team.timezone)) for team in configs]
     with engine.connect() as conn:
@@ -150,7 +152,7 @@ def trend(
 ) -> list[TrendPoint]:
     """The team's rates week by week, the `weeks` ISO weeks (in the team's time zone)
     ending with the week of `as_of`, oldest first: the weekly summary's trend points,
-    each week's counts as of `as_of`, in one statement."""
+    each week's counts as of `as_of`, read at once as `overview` reads its tiles."""
     if weeks < 1:
         raise ValueError(f"a trend has at least one week, not {weeks}")
     config = _team(settings, team)
@@ -161,6 +163,33 @@ def trend(
         windows = [_window(team_id, w.period, tz) for w in iso_weeks]
         counts = reports.totals_by_window(conn, windows, as_of)
     return [trend_point(w, c) for w, c in zip(iso_weeks, counts, strict=True)]
+
+
+def overview_with_trends(
+    engine: Engine, settings: Settings, period_text: str, as_of: datetime, teams: Sequence[str]
+) -> tuple[list[Tile], list[tuple[str, list[TrendPoint]]]]:
+    """`overview` and each team's `trend` (TREND_WEEKS weeks) read at once, equal to
+    them: what the overview page shows, in one statement on PostgreSQL, where it was four
+    (docs/benchmarks.md, the dashboard)."""
+    configs = [_team(settings, name) for name in teams]
+    chosen = [(team, *_periods(period_text, as_of, team.timezone)) for team in configs]
+    weeks = [
+        trend_weeks(IsoWeek.of(as_of.astimezone(team.timezone).date()), TREND_WEEKS)
+        for team in configs
+    ]
+    with engine.connect() as conn:
+        ids = summaries.team_ids(conn)
+        windows = []
+        for (team, current, previous), team_weeks in zip(chosen, weeks, strict=True):
+            team_id = _team_id(ids, team.name)
+            windows += [_window(team_id, p, team.timezone) for p in (current, previous)]
+            windows += [_window(team_id, w.period, team.timezone) for w in team_weeks]
+        counts = iter(reports.totals_by_window(conn, windows, as_of))
+    tiles, trends = [], []
+    for (team, current, previous), team_weeks in zip(chosen, weeks, strict=True):
+        tiles.append(Tile(team.name, team.timezone, current, previous, next(counts), next(counts)))
+        trends.append((team.name, [trend_point(w, next(counts)) for w in team_weeks]))
+    return tiles, trends
 
 
 @dataclass(frozen=True)

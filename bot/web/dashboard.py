@@ -62,7 +62,7 @@ from bot.web.sorting import (
     sort_params,
     sort_rows,
 )
-from bot.web.spreadsheet import csv_lines
+from bot.web.spreadsheet import csv_lines, in_chunks
 from bot.web.why import DIMENSIONS, group_name, headline
 from bot.web.words import DASH, change, direction, duration, moment, points, rate, verdict
 from metrics.errors import PeriodError
@@ -286,8 +286,9 @@ class Dashboard:
             period = self._period(ctx)
             as_of = self.clock.now()
             teams = self._teams(viewer)
-            tiles = data.overview(self.engine, self.settings, period, as_of, teams)
-            trends = [(name, data.trend(self.engine, self.settings, name, as_of)) for name in teams]
+            tiles, trends = data.overview_with_trends(
+                self.engine, self.settings, period, as_of, teams
+            )
             return self._overview_page(ctx, period, tiles, trends)
 
         return await self._guarded(ctx, build)
@@ -868,7 +869,7 @@ class Dashboard:
             rows = self._csv_rows(viewer, wanted, as_of)
             name = f"leads-{as_of:%Y%m%d-%H%M}.csv"
             return StreamingResponse(
-                (line.encode("utf-8") for line in csv_lines(CSV_HEAD, rows)),
+                in_chunks(csv_lines(CSV_HEAD, rows)),
                 media_type="text/csv; charset=utf-8",
                 headers={
                     **markup.headers(),

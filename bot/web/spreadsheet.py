@@ -28,3 +28,21 @@ def csv_lines(head: Sequence[object], rows: Iterable[Sequence[object]]) -> Itera
     yield BOM + line(head)
     for row in rows:
         yield line(row)
+
+
+CHUNK_LINES = 1000
+
+
+def in_chunks(lines: Iterable[str], size: int = CHUNK_LINES) -> Iterator[bytes]:
+    """The lines as UTF-8, `size` lines to a chunk: a streamed response sends each chunk
+    in one write, and takes each from a synchronous iterator with one trip to a worker
+    thread. A chunk a line: 3,200 rows/s (10,000 generated leads, SQLite); 1,000 lines a
+    chunk: 37,000 rows/s (docs/benchmarks.md, the dashboard). Memory stays flat."""
+    batch: list[str] = []
+    for text in lines:
+        batch.append(text)
+        if len(batch) >= size:
+            yield "".join(batch).encode("utf-8")
+            batch.clear()
+    if batch:
+        yield "".join(batch).encode("utf-8")

@@ -39,6 +39,7 @@ from metrics.model import ActionKind
 from metrics.outcomes import first_action, outcome
 from metrics.periods import parse_period
 from metrics.summary import IsoWeek
+from storage import reports, summaries
 from storage.nudges import record_nudges
 from storage.repository import ensure_reps, find_leads
 from tests.builders import read_csv
@@ -299,6 +300,40 @@ def test_the_trend_is_the_weekly_summary_s(
             weekly = report(engine, settings, point.week, AS_OF, team).totals
             assert (point.ignore_rate, point.sal_rate) == (weekly.ignore_rate, weekly.sal_rate)
         assert any(p.ignore_rate is not None for p in points[:4])
+
+
+@pytest.mark.slow
+def test_the_overview_read_in_one_statement_is_its_tiles_and_trends(
+    engine: Engine, generated: tuple[Settings, Path, Path]
+) -> None:
+    """What the overview page reads at once equals each tile and each trend read alone,
+    and every window's totals equal the report's totals of that window's cohort, windows
+    overlapping or empty, of a team the database has never seen too."""
+    settings, _, _ = generated
+    for period in ("last-4-weeks", "last-month", "2026-10-01..2026-10-15"):
+        tiles, trends = dashboard.overview_with_trends(engine, settings, period, AS_OF, TEAMS)
+        assert tiles == dashboard.overview(engine, settings, period, AS_OF, TEAMS)
+        assert trends == [(team, dashboard.trend(engine, settings, team, AS_OF)) for team in TEAMS]
+    with engine.connect() as conn:
+        ids = summaries.team_ids(conn)
+        day = timedelta(days=1)
+        start = AS_OF - 40 * day
+        windows = [
+            reports.Window(ids["smb"], start, AS_OF),
+            reports.Window(ids["smb"], start + 10 * day, start + 17 * day),  # inside the first
+            reports.Window(ids["emea"], start, start + 17 * day),
+            reports.Window(dashboard.NO_TEAM, start, AS_OF),  # no such team: nothing
+            reports.Window(ids["emea"], start, start),  # empty
+            reports.Window(ids["enterprise"], start - 60 * day, AS_OF + 9 * day),
+        ]
+        found = reports.totals_by_window(conn, windows, AS_OF)
+        cohorts = [reports.Cohort(w.start, w.end, AS_OF, w.team_id) for w in windows]
+        expected = [reports.breakdown(conn, cohort).totals for cohort in cohorts]
+        assert [reports.total(conn, cohort) for cohort in cohorts] == expected
+        assert reports.totals_by_window(conn, windows[:1], AS_OF) == expected[:1]
+    assert found == expected
+    assert found[1].handed_off > 0
+    assert found[3].handed_off == found[4].handed_off == 0
 
 
 def test_bad_periods_teams_and_cursors_are_refused_as_the_report_refuses_them(

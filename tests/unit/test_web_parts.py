@@ -18,7 +18,7 @@ from bot.web import markup
 from bot.web.chart import segments, trend_svg
 from bot.web.locale import accepted, choose
 from bot.web.sorting import Sort, next_sort, parse_sort, sort_params, sort_rows
-from bot.web.spreadsheet import BOM, csv_lines
+from bot.web.spreadsheet import BOM, csv_lines, in_chunks
 from bot.web.why import headline, leader
 from bot.web.words import change, duration, points, rate
 from metrics.rates import Counts
@@ -100,6 +100,15 @@ def test_csv_reads_back_and_no_cell_starts_a_formula(rows: list[list[str]]) -> N
         for cell, got in zip(written, read, strict=True):
             assert got.lstrip(" ")[:1] not in set("=+-@\t\r＝＋－＠")
             assert got in (cell, "'" + cell)
+
+
+@given(st.lists(st.text('ab,"é漢', max_size=5)), st.integers(min_value=1, max_value=4))
+def test_chunks_hold_the_lines_in_order_a_few_at_a_time(lines: list[str], size: int) -> None:
+    lines = [line + "\r\n" for line in lines]
+    chunks = list(in_chunks(lines, size))
+    assert b"".join(chunks) == "".join(lines).encode("utf-8")
+    assert len(chunks) == -(-len(lines) // size)  # full chunks, the rest in the last
+    assert all(chunk.count(b"\r\n") <= size for chunk in chunks)
 
 
 def test_hostile_cells_are_neutralised() -> None:
