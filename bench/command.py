@@ -26,10 +26,7 @@ import re
 import statistics
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -43,7 +40,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.clicks import _fake_slack_process
-from bench.database import ensure_database, free_port, postgresql_url, sqlite_url
+from bench.database import app_process, ensure_database, postgresql_url, sqlite_url
 from bench.generate import Shape, config_text
 from bench.run import AS_OF, PERIOD, pg_url_option, report_floor
 from bench.summary import Row, record
@@ -91,31 +88,6 @@ def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> N
             uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
         finally:
             service.stop()
-
-
-@contextmanager
-def _app_process(config: dict[str, Any], url: str, slack_url: str) -> Iterator[str]:
-    port = free_port()
-    process = get_context("spawn").Process(
-        target=_serve_app, args=(config, url, slack_url, port), daemon=True
-    )
-    process.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or not process.is_alive():
-                raise SystemExit("the app did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.join(timeout=30)
 
 
 @dataclass
@@ -204,7 +176,7 @@ def run(backend: str, url: str, leads: int, repeat: int, slack_url: str) -> dict
     floors: list[float] = []
     with (
         serve(receiver.app()) as receiver_url,
-        _app_process(config, url, slack_url) as base,
+        app_process(_serve_app, config, url, slack_url) as base,
         httpx.Client(timeout=300) as http,
     ):
         for n in range(repeat + 1):  # the first is a warm-up

@@ -50,12 +50,10 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +61,7 @@ import httpx
 import yaml
 from sqlalchemy import text
 
-from bench.database import ensure_database, free_port, postgresql_url, sqlite_url
+from bench.database import app_process, ensure_database, postgresql_url, sqlite_url
 from bench.generate import Shape, config_text
 from bench.run import AS_OF, BACKEND_NAMES, pg_url_option
 from bench.summary import Row, record
@@ -114,29 +112,6 @@ def _serve_app(config: dict[str, Any], url: str, port: int) -> None:
             uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
         finally:
             service.stop()
-
-
-@contextmanager
-def _app(config: dict[str, Any], url: str) -> Iterator[str]:
-    port = free_port()
-    process = get_context("spawn").Process(target=_serve_app, args=(config, url, port), daemon=True)
-    process.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or not process.is_alive():
-                raise SystemExit("the app did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.join(timeout=30)
 
 
 def sign_in(http: httpx.Client) -> None:
@@ -359,7 +334,10 @@ def run(backend: str, url: str, leads: int, repeat: int) -> list[Timed]:
             check_csv,
         ),
     ]
-    with _app(config, url) as base, httpx.Client(base_url=base, timeout=600) as http:
+    with (
+        app_process(_serve_app, config, url) as base,
+        httpx.Client(base_url=base, timeout=600) as http,
+    ):
         sign_in(http)
         for label, path, queries, check in pages:
             floor = floor_of(engine, settings, queries) if queries else None

@@ -12,8 +12,14 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
+import httpx
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -96,3 +102,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def app_process(target: Callable[..., None], *args: Any) -> Iterator[str]:
+    """`target(*args, port)` in a process of its own (`spawn`), serving an app on a
+    loopback port; yields its base URL once its `/healthz` answers."""
+    port = free_port()
+    process = get_context("spawn").Process(target=target, args=(*args, port), daemon=True)
+    process.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or not process.is_alive():
+                raise SystemExit("the app did not start")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.join(timeout=30)
