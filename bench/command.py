@@ -20,14 +20,12 @@ they are kept (`bench.database`): a SQLite file under --out and a PostgreSQL dat
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import statistics
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,9 +38,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.clicks import _fake_slack_process
-from bench.database import app_process, ensure_database, postgresql_url, sqlite_url
+from bench.database import app_process, database_arguments, databases
 from bench.generate import Shape, config_text
-from bench.run import AS_OF, PERIOD, pg_url_option, report_floor
+from bench.run import AS_OF, PERIOD, report_floor
 from bench.summary import Row, record
 from bot.config import parse_settings, read_environment
 from metrics.periods import parse_period
@@ -205,28 +203,8 @@ def run(backend: str, url: str, leads: int, repeat: int, slack_url: str) -> dict
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--sqlite", help="an already built SQLite database URL")
-    parser.add_argument("--postgresql", help="an already built PostgreSQL database URL")
-    pg_url_option(parser)
-    parser.add_argument("--out", type=Path, default=Path("bench/out"))
-    parser.add_argument("--summary", help="append the result to this file (bench.summary)")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    data = (args.out / f"data-{args.leads}").resolve()
-    urls = {}
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            url = args.sqlite or sqlite_url(args.out, args.leads)
-        else:
-            url = args.postgresql or postgresql_url(args.pg_url, args.leads)
-        ensure_database(url, data, args.leads)
-        urls[backend] = url
+    args = database_arguments(__doc__, repeat=7)
+    urls = dict(databases(args))
     with _fake_slack_process(1) as slack_url:
         results = [run(b, u, args.leads, args.repeat, slack_url) for b, u in urls.items()]
     print("| backend | leads in the cohort | runs | end to end | floor | end to end / floor |")

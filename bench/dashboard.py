@@ -43,7 +43,6 @@ bench.command: built once per size, reused.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import re
@@ -54,16 +53,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 from sqlalchemy import text
 
-from bench.database import app_process, ensure_database, postgresql_url, sqlite_url
+from bench.database import app_process, database_arguments, databases
 from bench.generate import Shape, config_text
-from bench.run import AS_OF, BACKEND_NAMES, pg_url_option
+from bench.run import AS_OF, BACKEND_NAMES
 from bench.summary import Row, record
 from bot.app.dashboard import DEFAULT_PERIOD, TREND_WEEKS, previous_period
 from bot.app.reports import report
@@ -402,28 +400,10 @@ def summarise(summary: str | None, backend: str, leads: int, timed: list[Timed])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--sqlite", help="an already built SQLite database URL")
-    parser.add_argument("--postgresql", help="an already built PostgreSQL database URL")
-    pg_url_option(parser)
-    parser.add_argument("--out", type=Path, default=Path("bench/out"))
-    parser.add_argument("--summary", help="append the results to this file (bench.summary)")
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    data = (args.out / f"data-{args.leads}").resolve()
+    args = database_arguments(__doc__, repeat=5)
     print("| backend | page | median | floor | page / floor |")
     print("|---|---|---|---|---|")
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            url = args.sqlite or sqlite_url(args.out, args.leads)
-        else:
-            url = args.postgresql or postgresql_url(args.pg_url, args.leads)
-        ensure_database(url, data, args.leads)
+    for backend, url in databases(args):
         timed = run(backend, url, args.leads, args.repeat)
         for t in timed:
             ratio = "—" if t.floor_seconds is None else f"{t.seconds / t.floor_seconds:.2f}x"

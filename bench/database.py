@@ -9,6 +9,7 @@ after N, reused when they hold leads (then only brought to the newest schema).
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import sys
@@ -24,7 +25,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from bench.generate import Shape, write
-from bench.run import _child
+from bench.run import _child, pg_url_option
 from storage.engine import Engine, make_engine
 from storage.migrate import upgrade
 
@@ -127,3 +128,36 @@ def app_process(target: Callable[..., None], *args: Any) -> Iterator[str]:
     finally:
         process.terminate()
         process.join(timeout=30)
+
+
+def database_arguments(description: str | None, repeat: int) -> argparse.Namespace:
+    """The options of a benchmark over kept databases (`--leads`, `--backends`,
+    `--repeat`, an already built `--sqlite`/`--postgresql`, `--pg-url`, `--out`,
+    `--summary`), parsed; `--out` exists afterwards."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--sqlite", help="an already built SQLite database URL")
+    parser.add_argument("--postgresql", help="an already built PostgreSQL database URL")
+    pg_url_option(parser)
+    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--summary", help="append the results to this file (bench.summary)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def databases(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
+    """(backend, URL) of each of `args.backends`, its database of `args.leads` leads
+    built first where it is not yet (or the one named by --sqlite/--postgresql)."""
+    data = (args.out / f"data-{args.leads}").resolve()
+    for backend in args.backends.split(","):
+        if backend == "sqlite":
+            url = args.sqlite or sqlite_url(args.out, args.leads)
+        else:
+            url = args.postgresql or postgresql_url(args.pg_url, args.leads)
+        ensure_database(url, data, args.leads)
+        yield backend, url

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Connection, Select, Table, and_, false, or_, select
 from sqlalchemy.sql.expression import ColumnElement
 
-from metrics.model import Outcome
+from metrics.model import ActionKind, Outcome
 from storage import reports
 from storage.reports import Cohort, Window
 from storage.tables import Action, Lead, Nudge, Rep, Team
@@ -167,11 +168,22 @@ def lead(conn: Connection, lead_id: int, as_of: datetime) -> LeadRecord | None:
     return None if row is None else _record(row, as_of)
 
 
+class EventKind(StrEnum):
+    HANDOFF = "handoff"
+    OWNER = "owner"  # a reassignment: `new_owner_email` holds it from then
+    NUDGE = "nudge"
+    ACTION = "action"
+
+
 class Event(NamedTuple):
-    """One thing that happened to a lead: its handoff, an action, or a nudge."""
+    """One thing that happened to a lead. Which fields are set depends on `kind`: a
+    handoff names its first owner (`new_owner_email`); an owner change and an action come
+    from the actions table (`action_kind`, `channel`, `reason`, `excludes`, `actor_email`,
+    `new_owner_email`, `until`, and `via`: slack, teams, csv, webhook, cli, salesforce,
+    hubspot, sweep... as stored); a nudge names its kind, cycle and the rep nudged."""
 
     at: datetime
-    kind: str  # handoff, action, nudge
+    kind: EventKind
     id: int  # the action's or the nudge's row id; 0 for the handoff
     action_kind: str | None = None
     channel: str | None = None
@@ -198,7 +210,7 @@ def events(conn: Connection, lead_id: int, as_of: datetime) -> list[Event]:
         .where(L.id == lead_id, L.handed_off_at <= as_of)
     ).first()
     if handoff is not None:
-        found.append(Event(handoff[0], "handoff", 0, new_owner_email=handoff[1]))
+        found.append(Event(handoff[0], EventKind.HANDOFF, 0, new_owner_email=handoff[1]))
     actor = REPS.alias("actor")
     new_owner = REPS.alias("new_owner")
     a = ACTIONS.c
@@ -224,7 +236,7 @@ def events(conn: Connection, lead_id: int, as_of: datetime) -> list[Event]:
         found.append(
             Event(
                 at,
-                "action",
+                EventKind.OWNER if kind == ActionKind.REASSIGNED.value else EventKind.ACTION,
                 id_,
                 action_kind=kind,
                 channel=channel,
@@ -245,7 +257,7 @@ def events(conn: Connection, lead_id: int, as_of: datetime) -> list[Event]:
         .where(n.lead_id == lead_id, n.created_at <= as_of)
     ):
         found.append(
-            Event(at, "nudge", id_, nudge_kind=kind, nudge_cycle=cycle, nudged_email=email)
+            Event(at, EventKind.NUDGE, id_, nudge_kind=kind, nudge_cycle=cycle, nudged_email=email)
         )
-    rank = {"handoff": 0, "action": 1, "nudge": 2}
+    rank = {EventKind.HANDOFF: 0, EventKind.OWNER: 1, EventKind.ACTION: 1, EventKind.NUDGE: 2}
     return sorted(found, key=lambda e: (e.at, rank[e.kind], e.id))

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -385,56 +384,10 @@ def leads_csv_rows(
 # ---------------------------------------------------------------- one lead
 
 
-class EventKind(StrEnum):
-    HANDOFF = "handoff"
-    OWNER = "owner"  # a reassignment: `new_owner_email` holds it from then
-    NUDGE = "nudge"
-    ACTION = "action"
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    """One thing that happened to a lead. Which fields are set depends on `kind`: a
-    handoff names its first owner (`new_owner_email`); an owner change and an action come
-    from the actions table (`action_kind`, `channel`, `reason`, `excludes`, `actor_email`,
-    `new_owner_email`, `until`, and `via`: slack, teams, csv, webhook, cli, salesforce,
-    hubspot, sweep... as stored); a nudge names its kind, cycle and the rep nudged."""
-
-    at: datetime
-    kind: EventKind
-    action_kind: str | None = None
-    channel: str | None = None
-    reason: str | None = None
-    excludes: bool = False
-    actor_email: str | None = None
-    new_owner_email: str | None = None
-    via: str | None = None
-    until: datetime | None = None
-    nudge_kind: str | None = None
-    nudge_cycle: int | None = None
-    nudged_email: str | None = None
-
-
-def _event(e: store.Event) -> TimelineEvent:
-    if e.kind == "action":
-        kind = EventKind.OWNER if e.action_kind == "reassigned" else EventKind.ACTION
-    else:
-        kind = EventKind(e.kind)
-    return TimelineEvent(
-        at=e.at,
-        kind=kind,
-        action_kind=e.action_kind,
-        channel=e.channel,
-        reason=e.reason,
-        excludes=e.excludes,
-        actor_email=e.actor_email,
-        new_owner_email=e.new_owner_email,
-        via=e.via,
-        until=e.until,
-        nudge_kind=e.nudge_kind,
-        nudge_cycle=e.nudge_cycle,
-        nudged_email=e.nudged_email,
-    )
+# one thing that happened to a lead, its kind (`EventKind`) said by the storage that
+# reads it: the handoff, an owner change, an action, a nudge
+EventKind = store.EventKind
+TimelineEvent = store.Event
 
 
 def lead_timeline(
@@ -451,4 +404,4 @@ def lead_timeline(
         if record is None:
             return None
         found = store.events(conn, lead_id, as_of)
-    return record, [_event(e) for e in found]
+    return record, found
