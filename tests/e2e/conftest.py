@@ -27,6 +27,7 @@ from bot.scheduler import Ticker, TickResult
 from bot.serve import Service, build_service, default_jobs
 from storage.engine import make_engine
 from storage.tables import OutboxMessage
+from tests.fake_oidc import FakeOidc, fake_oidc
 from tests.fakes import BOT_TOKEN, FakeSlack, fake_slack, serve
 
 PAYLOADS = Path(__file__).resolve().parents[1] / "fixtures" / "slack"
@@ -343,3 +344,10 @@ def running_bot(
         finally:
             service.stop()
             engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[FakeOidc]:
+    """A local OpenID Connect provider for the dashboard's sign-in (tests/fake_oidc.py)."""
+    with fake_oidc() as fake:
+        yield fake

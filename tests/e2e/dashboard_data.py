@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from bot.app.demo import Shape, write
 from bot.cli import main
+from bot.config import Settings, load_settings
 from storage.engine import make_engine
 from tests.conftest import reset
 from tests.fake_oidc import OidcUser
@@ -72,6 +73,17 @@ def fresh_database(
     reset(cleaner)
     cleaner.dispose()
     return url
+
+
+def generated_site(
+    request: pytest.FixtureRequest, out: Path, sqlite_template: Path
+) -> tuple[str, dict[str, str], Settings]:
+    """A fresh database on the fixture's backend (`request.param`) holding `generated`'s
+    data: its URL, the CLI's environment, and the settings."""
+    url = fresh_database(request, request.param, out, sqlite_template)
+    env = generated(url, out / "data")
+    settings = load_settings(Path(env["IGNORERATE_CONFIG"]), env={"DATABASE_URL": url})
+    return url, env, settings
 
 
 def generated(database_url: str, out: Path) -> dict[str, str]:

@@ -41,7 +41,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from bot.clock import FixedClock
-from bot.config import load_settings, read_environment
+from bot.config import read_environment
 from bot.serve import build_service
 from bot.web.dashboard import CSV_HEAD
 from tests.conftest import BACKENDS
@@ -53,12 +53,11 @@ from tests.e2e.dashboard_data import (
     RATES,
     SESSION_SECRET,
     Later,
-    fresh_database,
-    generated,
+    generated_site,
     same_counts,
     shown_rate,
 )
-from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc, fake_oidc
+from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc
 from tests.fakes import serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -99,12 +98,6 @@ class Site:
         return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
-def provider() -> Iterator[FakeOidc]:
-    with fake_oidc() as fake:
-        yield fake
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(
     request: pytest.FixtureRequest,
@@ -113,9 +106,7 @@ def site(
     sqlite_template: Path,
 ) -> Iterator[Site]:
     out = tmp_path_factory.mktemp(f"browser-{request.param}")
-    url = fresh_database(request, request.param, out, sqlite_template)
-    cli_env = generated(url, out / "data")
-    settings = load_settings(Path(cli_env["IGNORERATE_CONFIG"]), env={"DATABASE_URL": url})
+    _, cli_env, settings = generated_site(request, out, sqlite_template)
     later = Later()
     with serve(later) as public:
         environment = read_environment(

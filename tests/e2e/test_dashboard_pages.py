@@ -32,7 +32,7 @@ from starlette.applications import Starlette
 
 from bot.cli import main
 from bot.clock import FixedClock
-from bot.config import Environment, Settings, load_settings
+from bot.config import Environment, Settings
 from bot.web.auth import WebAuth, auth_config
 from bot.web.dashboard import dashboard_routes
 from metrics.periods import parse_period
@@ -47,12 +47,11 @@ from tests.e2e.dashboard_data import (
     STRANGER,
     TEAMS,
     Later,
-    fresh_database,
-    generated,
+    generated_site,
     same_counts,
     shown_rate,
 )
-from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc, OidcUser, fake_oidc
+from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc, OidcUser
 from tests.fakes import serve
 
 # ------------------------------------------------------------------ the site
@@ -89,12 +88,6 @@ class Site:
         return json.loads(result.output)  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
-def provider() -> Iterator[FakeOidc]:
-    with fake_oidc() as fake:
-        yield fake
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def site(
     request: pytest.FixtureRequest,
@@ -103,10 +96,7 @@ def site(
     sqlite_template: Path,
 ) -> Iterator[Site]:
     out = tmp_path_factory.mktemp(f"dashboard-{request.param}")
-    url = fresh_database(request, request.param, out, sqlite_template)
-    env = generated(url, out / "data")
-    config = Path(env["IGNORERATE_CONFIG"])
-    settings = load_settings(config, env={"DATABASE_URL": url})
+    url, env, settings = generated_site(request, out, sqlite_template)
     engine = make_engine(url)
     later = Later()
     with serve(later) as public:

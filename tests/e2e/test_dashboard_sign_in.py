@@ -38,7 +38,7 @@ from bot.web.auth import (
     protected,
     signed_in,
 )
-from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc, OidcUser, fake_oidc
+from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidc, OidcUser
 from tests.fakes import serve
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
@@ -176,12 +176,6 @@ def dashboard(auth: WebAuth) -> Starlette:
         ],
         middleware=auth.middleware(),
     )
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[FakeOidc]:
-    with fake_oidc() as fake:
-        yield fake
 
 
 @pytest.fixture
