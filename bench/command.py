@@ -38,7 +38,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.clicks import _fake_slack_process
-from bench.database import app_process, database_arguments, databases
+from bench.database import app_process, database_arguments, databases, serve_on
 from bench.generate import Shape, config_text
 from bench.run import AS_OF, PERIOD, report_floor
 from bench.summary import Row, record
@@ -66,10 +66,9 @@ def _config(leads: int) -> dict[str, Any]:
 
 def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> None:
     """The server process: the app as `serve` builds it, the clock at AS_OF, no ticks."""
-    import uvicorn
 
     from bot.clock import FixedClock
-    from bot.serve import build_service, process_tuning
+    from bot.serve import build_service
 
     settings = parse_settings(config, "bench", {"DATABASE_URL": url})
     env = {
@@ -80,12 +79,7 @@ def _serve_app(config: dict[str, Any], url: str, slack_url: str, port: int) -> N
     service = build_service(
         settings, read_environment(env), FixedClock(AS_OF), scheduler_interval=None
     )
-    with process_tuning():
-        service.start()
-        try:
-            uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
-        finally:
-            service.stop()
+    serve_on(service, port)
 
 
 @dataclass

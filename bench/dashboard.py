@@ -59,7 +59,7 @@ import httpx
 import yaml
 from sqlalchemy import text
 
-from bench.database import app_process, database_arguments, databases
+from bench.database import app_process, database_arguments, databases, serve_on
 from bench.generate import Shape, config_text
 from bench.run import AS_OF, BACKEND_NAMES
 from bench.summary import Row, record
@@ -86,11 +86,10 @@ def _config(leads: int) -> dict[str, Any]:
 
 def _serve_app(config: dict[str, Any], url: str, port: int) -> None:
     """The server process: the app as the demo builds it, the clock at AS_OF, no ticks."""
-    import uvicorn
 
     from bot.clock import FixedClock
     from bot.config import read_environment
-    from bot.serve import build_service, process_tuning
+    from bot.serve import build_service
     from bot.web.demo import DemoAuth
 
     base = f"http://127.0.0.1:{port}"
@@ -104,12 +103,7 @@ def _serve_app(config: dict[str, Any], url: str, port: int) -> None:
         scheduler_interval=None,
         dashboard_auth=auth,
     )
-    with process_tuning():
-        service.start()
-        try:
-            uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
-        finally:
-            service.stop()
+    serve_on(service, port)
 
 
 def sign_in(http: httpx.Client) -> None:

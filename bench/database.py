@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import create_engine, inspect, text
@@ -27,6 +27,9 @@ from sqlalchemy.engine import make_url
 from bench.generate import Shape, write
 from bench.run import _child, pg_url_option
 from storage.engine import Engine, make_engine
+
+if TYPE_CHECKING:
+    from bot.serve import Service
 from storage.migrate import upgrade
 
 
@@ -103,6 +106,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def serve_on(service: Service, port: int) -> None:
+    """In an app's process (`app_process`): runs `service` as `serve` does, on a loopback
+    port, until the process is stopped."""
+    import uvicorn
+
+    from bot.serve import process_tuning
+
+    with process_tuning():
+        service.start()
+        try:
+            uvicorn.run(service.app, host="127.0.0.1", port=port, log_level="warning")
+        finally:
+            service.stop()
 
 
 @contextmanager
